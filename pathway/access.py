@@ -1,0 +1,92 @@
+"""Users (dashboard logins, argon2 hashes) and API keys (stored as SHA-256, shown once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pathway.errors import Duplicate, InvalidData, NotFound
+from pathway.models import ApiKey, User
+from pathway.vocabulary import Role
+
+_hasher = PasswordHasher()
+KEY_PREFIX = "pw_"
+# Verifying against a fixed hash when the user does not exist keeps timing uniform.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        raise InvalidData("role", f"must be one of {', '.join(r.value for r in Role)}") from exc
+
+
+def create_user(
+    session: Session, *, username: str, password: str, role: str, now: dt.datetime,
+    email: str | None = None, display_name: str | None = None,
+) -> User:
+    """Add a dashboard user with an argon2 password hash."""
+    if not username or len(username) > 80:
+        raise InvalidData("username", "must be 1-80 characters")
+    if len(password) < 8:
+        raise InvalidData("password", "must be at least 8 characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Duplicate("user", username)
+    user = User(username=username, password_hash=_hasher.hash(password), role=_role(role).value,
+                email=email, display_name=display_name, active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def verify_user(session: Session, *, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def hash_key(raw: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_api_key(session: Session, *, name: str, role: str, now: dt.datetime) -> tuple[ApiKey, str]:
+    """Add an API key; returns the row and the raw key (shown once, never stored)."""
+    if not name or len(name) > 80:
+        raise InvalidData("name", "must be 1-80 characters")
+    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+        raise Duplicate("api key", name)
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(name=name, key_hash=hash_key(raw), prefix=raw[:10], role=_role(role).value,
+                 created_at=now)
+    session.add(key)
+    session.flush()
+    return key, raw
+
+
+def find_api_key(session: Session, raw: str) -> ApiKey | None:
+    """The live key matching a presented secret, or None."""
+    return session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
+    )
+
+
+def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:
+    """Revoke a key by name."""
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise NotFound("api key", name)
+    key.revoked_at = now
+    session.flush()
+    return key

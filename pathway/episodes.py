@@ -1,0 +1,237 @@
+"""Episode use cases: open from an intake assessment, apply an event or fact, replay history.
+
+Each takes `now` and an actor, flushes and never commits: the edge owns the transaction.
+Concurrent updates of one episode are caught by the version column (optimistic concurrency):
+the loser gets `Conflict` and its transaction changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from pathway.clock import local_day
+from pathway.effects import EffectContext, on_fact, on_track_facts, on_transition
+from pathway.errors import Conflict, InvalidData, NotFound, PreconditionFailed
+from pathway.event_data import EARLIEST_DATE, validate_event_data, validate_model
+from pathway.intake import IntakeAssessment
+from pathway.machine import CareTrack, allowed_events, fire
+from pathway.milestones import AT_INTAKE, all_milestones, new_milestone, summarise
+from pathway.models import Episode, EventRecord, ImagingRecord, Patient
+from pathway.reminders import raise_due_reminders
+from pathway.versions import current_version, load_definition
+from pathway.vocabulary import OPENED_EVENT, CareState, Fact, MilestoneStatus, TransitionEvent
+
+
+def care_track(episode: Episode) -> CareTrack:
+    """The adapter the state machine runs on."""
+    return CareTrack(
+        state=episode.state,
+        neuro_intact=episode.neuro_intact,
+        instability=episode.instability,
+        cord_compression=episode.cord_compression,
+        red_flags_open=episode.red_flags_open,
+    )
+
+
+def allowed_now(episode: Episode) -> list[str]:
+    """Events and facts the episode accepts now."""
+    return allowed_events(care_track(episode))
+
+
+def get_episode(session: Session, episode_id: int) -> Episode:
+    """One episode or NotFound."""
+    episode = session.get(Episode, episode_id) if 0 < episode_id < 2**63 else None
+    if episode is None:
+        raise NotFound("episode", episode_id)
+    return episode
+
+
+def _check_date(field: str, value: dt.date, *, today: dt.date, not_before: dt.date) -> None:
+    if value < not_before:
+        raise InvalidData(field, f"must not be before {not_before.isoformat()}")
+    if value > today + dt.timedelta(days=1):
+        raise InvalidData(field, "must not be more than one day in the future")
+
+
+def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.datetime) -> Patient:
+    patient = session.scalar(select(Patient).where(Patient.mrn == intake.patient.mrn))
+    if patient is None:
+        patient = Patient(mrn=intake.patient.mrn, name=intake.patient.name,
+                          birth_date=intake.patient.birth_date, created_at=now)
+        session.add(patient)
+        session.flush()
+    return patient
+
+
+def open_episode(
+    session: Session, *, intake: IntakeAssessment | dict[str, Any], actor: str,
+    now: dt.datetime, zone: ZoneInfo,
+) -> Episode:
+    """Open an episode from an intake assessment; raises at once whatever is already overdue."""
+    if not isinstance(intake, IntakeAssessment):
+        intake = validate_model(IntakeAssessment, intake, "intake")
+    today = local_day(now, zone)
+    _check_date("identified_on", intake.identified_on, today=today, not_before=EARLIEST_DATE)
+    if intake.injury_on is not None:
+        _check_date("injury_on", intake.injury_on, today=today, not_before=EARLIEST_DATE)
+        if intake.injury_on > intake.identified_on:
+            raise InvalidData("injury_on", "must not be after identified_on")
+    if intake.initial_imaging is not None:
+        _check_date("initial_imaging.performed_on", intake.initial_imaging.performed_on,
+                    today=today, not_before=EARLIEST_DATE)
+    version = current_version(session)
+    definition = load_definition(session, version)
+    patient = _find_or_add_patient(session, intake, now)
+    episode = Episode(
+        patient_id=patient.id, state=CareState.ASSESSED.value, pathway_version=version,
+        version=1, identified_on=intake.identified_on, coordinator=intake.coordinator,
+        levels=list(intake.levels), intake=intake.model_dump(mode="json", exclude={"patient"}),
+        neuro_intact=intake.neuro_intact, instability=intake.instability,
+        cord_compression=intake.cord_compression, red_flags_open=bool(intake.red_flags),
+        opened_at=now, updated_at=now,
+    )
+    episode.patient = patient
+    session.add(episode)
+    session.flush()
+    record = EventRecord(
+        episode_id=episode.id, seq=1, name=OPENED_EVENT, occurred_on=intake.identified_on,
+        recorded_at=now, actor=actor, source_state=None, target_state=episode.state,
+        data=episode.intake,
+    )
+    session.add(record)
+    session.flush()
+    if intake.initial_imaging is not None:
+        img = intake.initial_imaging
+        session.add(ImagingRecord(
+            episode_id=episode.id, modality=img.modality.value, performed_on=img.performed_on,
+            finding=img.finding.value if img.finding else None, event_id=record.id))
+    rows = [new_milestone(episode=episode, definition=definition, kind=kind,
+                          anchor_on=intake.identified_on, zone=zone, now=now)
+            for kind in AT_INTAKE]
+    session.add_all(rows)
+    summarise(episode, rows)
+    session.flush()
+    raise_due_reminders(session, now=now, episode_id=episode.id)
+    return episode
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """The outcome of an event: the episode after it and the log row that records it."""
+
+    episode: Episode
+    record: EventRecord
+    source: str
+    target: str
+
+
+def apply_event(
+    session: Session, *, episode_id: int, event: str, data: Any, actor: str,
+    now: dt.datetime, zone: ZoneInfo, occurred_on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> AppliedEvent:
+    """Apply a transition event or a fact to an episode, or raise a domain error."""
+    episode = get_episode(session, episode_id)
+    if expected_version is not None and expected_version != episode.version:
+        raise PreconditionFailed(expected_version, episode.version)
+    payload = validate_event_data(event, data)
+    today = local_day(now, zone)
+    when = occurred_on or today
+    _check_date("occurred_on", when, today=today, not_before=episode.identified_on)
+    source = episode.state
+    track = care_track(episode)
+    if event in {e.value for e in TransitionEvent}:
+        target = fire(track, event, payload.model_dump(mode="json"))
+    else:
+        target = source
+        if source == CareState.CLOSED:
+            fire(track, event, {})  # always refused: names the state and what is allowed
+    seq = episode.version + 1
+    record = EventRecord(
+        episode_id=episode.id, seq=seq, name=event, occurred_on=when, recorded_at=now,
+        actor=actor, source_state=source, target_state=target,
+        data=payload.model_dump(mode="json", exclude_none=True),
+    )
+    session.add(record)
+    episode.state = target
+    episode.version = seq
+    episode.updated_at = now
+    if target == CareState.CLOSED:
+        episode.closed_at = now
+    _flush_or_conflict(session)
+    definition = load_definition(session, episode.pathway_version)
+    milestones = all_milestones(session, episode.id)
+    ctx = EffectContext(session=session, episode=episode, definition=definition, record=record,
+                        data=payload, milestones=milestones, zone=zone, now=now, actor=actor)
+    if event in {f.value for f in Fact}:
+        on_fact(ctx)
+    else:
+        on_track_facts(ctx)
+        if source != target or _is_rearm(event, payload.model_dump()):
+            on_transition(ctx, source, target)
+    summarise(episode, [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN])
+    _flush_or_conflict(session)
+    raise_due_reminders(session, now=now, episode_id=episode.id)
+    return AppliedEvent(episode=episode, record=record, source=source, target=target)
+
+
+def _is_rearm(event: str, data: dict[str, Any]) -> bool:
+    return event == TransitionEvent.REVIEW_AUGMENTATION and data.get("decision") == "continue"
+
+
+def _flush_or_conflict(session: Session) -> None:
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise Conflict("the episode was changed by someone else; reload and retry") from exc
+
+
+def history(session: Session, episode_id: int) -> list[EventRecord]:
+    """The episode's event log, oldest first."""
+    get_episode(session, episode_id)
+    query = select(EventRecord).where(EventRecord.episode_id == episode_id).order_by(
+        EventRecord.seq)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The states the machine passes through when the event log is replayed."""
+
+    states: list[str]
+    final_state: str
+    matches_stored: bool
+
+
+def replay(session: Session, episode_id: int) -> Replay:
+    """Re-run the logged transitions through the machine and compare with the stored state."""
+    episode = get_episode(session, episode_id)
+    records = history(session, episode_id)
+    intake = records[0].data
+    track = CareTrack(
+        state=CareState.ASSESSED.value, neuro_intact=intake.get("neuro_exam") == "intact",
+        instability=bool(intake.get("instability")),
+        cord_compression=bool(intake.get("cord_compression")),
+        red_flags_open=bool(intake.get("red_flags")),
+    )
+    states = [track.state]
+    for record in records[1:]:
+        if record.name == Fact.RECORD_NEURO_CHANGE:
+            track.neuro_intact = False
+        if record.name in {e.value for e in TransitionEvent}:
+            fire(track, record.name, record.data)
+            track.red_flags_open = {
+                TransitionEvent.SUSPECT_MALIGNANCY.value: True,
+                TransitionEvent.EXCLUDE_MALIGNANCY.value: False,
+            }.get(record.name, track.red_flags_open)
+        states.append(track.state)
+    return Replay(states=states, final_state=track.state,
+                  matches_stored=track.state == episode.state)

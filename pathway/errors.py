@@ -1,0 +1,66 @@
+"""The domain's errors: a small hierarchy the edges map to their own responses in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PathwayError(Exception):
+    """Base of every domain error."""
+
+
+class NotFound(PathwayError):
+    """The thing asked for does not exist."""
+
+    def __init__(self, what: str, ident: object) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(f"{what} {ident} not found")
+
+
+class InvalidData(PathwayError):
+    """Input that breaks a rule: names the field and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class TransitionRefused(PathwayError):
+    """An event that the current state does not allow, or whose guard fails."""
+
+    def __init__(
+        self, event: str, state: str, allowed: Sequence[str], reason: str | None = None
+    ) -> None:
+        self.event = event
+        self.state = state
+        self.allowed = list(allowed)
+        self.reason = reason
+        because = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{event} is not allowed in state {state}{because}; allowed: "
+            f"{', '.join(self.allowed) or 'none'}"
+        )
+
+
+class Conflict(PathwayError):
+    """Someone else changed the episode first (optimistic concurrency)."""
+
+
+class PreconditionFailed(PathwayError):
+    """The caller's expected version (If-Match) is not the episode's version."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"expected version {expected}, episode is at version {actual}")
+
+
+class Duplicate(PathwayError):
+    """A unique thing (an MRN, a user name, a key name) already exists."""
+
+    def __init__(self, what: str, ident: object) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(f"{what} {ident} already exists")

@@ -1,0 +1,179 @@
+"""The fracture-care state machine (python-statemachine, strict) and its adapter to an episode.
+
+The machine is built on demand around a loaded episode through `CareTrack`, a plain object
+carrying the state and the facts the guards read; it never lives on the ORM class (SQLAlchemy
+does not call `__init__` on load). The machine decides; the use cases remember.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from statemachine import State, StateMachine
+from statemachine.exceptions import TransitionNotAllowed
+
+from pathway.errors import TransitionRefused
+from pathway.vocabulary import (
+    AugmentationDecision,
+    CareState,
+    EarlyAugmentationReason,
+    Fact,
+    ImagingFinding,
+    SurgeryReason,
+    Symptoms,
+    TransitionEvent,
+)
+
+
+@dataclass
+class CareTrack:
+    """What the guards need to know about an episode: its state and its intake facts."""
+
+    state: str
+    neuro_intact: bool
+    instability: bool
+    cord_compression: bool
+    red_flags_open: bool
+
+    @property
+    def surgical_only(self) -> bool:
+        """A deficit, instability or cord compression: only surgical referral (000, 002)."""
+        return not self.neuro_intact or self.instability or self.cord_compression
+
+
+class FractureCareMachine(StateMachine):  # type: ignore[misc]
+    """The fracture-care track of PATHWAY.md. Only `closed` is final for the machine: the
+    track's other final states still accept `close` (and facts, handled outside the machine)."""
+
+    assessed = State(initial=True, value=CareState.ASSESSED.value)
+    pathologic_workup = State(value=CareState.PATHOLOGIC_WORKUP.value)
+    conservative_care = State(value=CareState.CONSERVATIVE_CARE.value)
+    reassessed = State(value=CareState.REASSESSED.value)
+    imaged = State(value=CareState.IMAGED.value)
+    augmentation_referral = State(value=CareState.AUGMENTATION_REFERRAL.value)
+    surgical_referral = State(value=CareState.SURGICAL_REFERRAL.value)
+    oncology_referral = State(value=CareState.ONCOLOGY_REFERRAL.value)
+    resolved = State(value=CareState.RESOLVED.value)
+    closed = State(final=True, value=CareState.CLOSED.value)
+
+    start_conservative_care = assessed.to(conservative_care, cond="may_start_conservative_care")
+    suspect_malignancy = (
+        assessed.to(pathologic_workup)
+        | conservative_care.to(pathologic_workup)
+        | reassessed.to(pathologic_workup)
+        | imaged.to(pathologic_workup)
+    )
+    exclude_malignancy = pathologic_workup.to(assessed)
+    confirm_malignancy = pathologic_workup.to(oncology_referral)
+    record_reassessment = conservative_care.to(resolved, cond="symptoms_resolved") | (
+        conservative_care.to(reassessed, unless="symptoms_resolved")
+    )
+    record_imaging = reassessed.to(pathologic_workup, cond="malignancy_suspected") | (
+        reassessed.to(imaged, unless="malignancy_suspected")
+    )
+    review_augmentation = (
+        imaged.to(augmentation_referral, cond="decided_refer")
+        | imaged.to(resolved, cond="decided_resolved")
+        | imaged.to.itself(cond="decided_continue")
+    )
+    refer_early_augmentation = (
+        conservative_care.to(augmentation_referral, cond="early_augmentation_allowed")
+        | reassessed.to(augmentation_referral, cond="early_augmentation_allowed")
+        | imaged.to(augmentation_referral, cond="early_augmentation_allowed")
+    )
+    refer_surgery = (
+        assessed.to(surgical_referral, cond="surgery_reason_given")
+        | pathologic_workup.to(surgical_referral, cond="surgery_reason_given")
+        | conservative_care.to(surgical_referral, cond="surgery_reason_given")
+        | reassessed.to(surgical_referral, cond="surgery_reason_given")
+        | imaged.to(surgical_referral, cond="surgery_reason_given")
+    )
+    resolve = conservative_care.to(resolved) | reassessed.to(resolved) | imaged.to(resolved)
+    close = (
+        assessed.to(closed)
+        | pathologic_workup.to(closed)
+        | conservative_care.to(closed)
+        | reassessed.to(closed)
+        | imaged.to(closed)
+        | augmentation_referral.to(closed)
+        | surgical_referral.to(closed)
+        | oncology_referral.to(closed)
+        | resolved.to(closed)
+    )
+
+    # Guards. `data` is the event's validated data; the model is a CareTrack.
+    def may_start_conservative_care(self) -> bool:
+        track: CareTrack = self.model
+        return not track.surgical_only and not track.red_flags_open
+
+    def symptoms_resolved(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("symptoms") == Symptoms.RESOLVED.value)
+
+    def malignancy_suspected(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("finding") == ImagingFinding.MALIGNANCY_SUSPECTED.value)
+
+    def decided_refer(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("decision") == AugmentationDecision.REFER.value)
+
+    def decided_resolved(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("decision") == AugmentationDecision.RESOLVED.value)
+
+    def decided_continue(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("decision") == AugmentationDecision.CONTINUE.value)
+
+    def early_augmentation_allowed(self, data: dict[str, Any]) -> bool:
+        track: CareTrack = self.model
+        reasons = {r.value for r in EarlyAugmentationReason}
+        return data.get("reason") in reasons and not track.surgical_only
+
+    def surgery_reason_given(self, data: dict[str, Any]) -> bool:
+        return data.get("reason") in {r.value for r in SurgeryReason}
+
+
+def build_machine(track: CareTrack) -> FractureCareMachine:
+    """Wrap a care track in a machine positioned at its stored state."""
+    return FractureCareMachine(model=track, start_value=track.state)
+
+
+def _refusal_reason(track: CareTrack, event: str) -> str | None:
+    if event == TransitionEvent.START_CONSERVATIVE_CARE.value:
+        if not track.neuro_intact:
+            return "neurological deficit recorded: only surgical referral is allowed"
+        if track.instability or track.cord_compression:
+            return "instability or cord compression: only surgical referral is allowed"
+        if track.red_flags_open:
+            return "unresolved red flags: exclude malignancy first"
+    if event == TransitionEvent.REFER_EARLY_AUGMENTATION.value and track.surgical_only:
+        return "neurological deficit, instability or cord compression: refer to surgery"
+    return None
+
+
+def transitions_from(state: str) -> list[str]:
+    """Transition events that have a transition out of `state` (guards not considered)."""
+    source = FractureCareMachine.states_map[state]
+    ids = {str(ev) for ev in source.transitions.unique_events}
+    return [e.value for e in TransitionEvent if e.value in ids]
+
+
+def allowed_events(track: CareTrack) -> list[str]:
+    """Events (transitions and facts) the episode accepts now, episode-level guards applied."""
+    events = [e for e in transitions_from(track.state) if _refusal_reason(track, e) is None]
+    if track.state != CareState.CLOSED.value:
+        events.extend(f.value for f in Fact)
+    return events
+
+
+def fire(track: CareTrack, event: str, data: dict[str, Any]) -> str:
+    """Run `event` through the machine; return the target state or raise TransitionRefused."""
+    reason = _refusal_reason(track, event)
+    if event not in transitions_from(track.state) or reason is not None:
+        raise TransitionRefused(event, track.state, allowed_events(track), reason)
+    machine = build_machine(track)
+    try:
+        machine.send(event, data=data)
+    except TransitionNotAllowed as exc:
+        raise TransitionRefused(
+            event, track.state, allowed_events(track), "the event's data does not satisfy its guard"
+        ) from exc
+    return str(track.state)

@@ -1,0 +1,340 @@
+"""Storage models (SQLAlchemy 2.x declarative). The schema itself comes only from migrations/.
+
+Timestamps are stored as naive UTC and returned timezone-aware (`UTCDateTime`), so SQLite
+and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime stored as naive UTC on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class PathwayVersion(Base):
+    """A stored pathway definition; episodes point at the one they started on."""
+
+    __tablename__ = "pathway_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    definition: Mapped[dict[str, Any]]
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime]
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+
+
+class Episode(Base):
+    """One fracture episode: the persisted state of its machine and its intake assessment."""
+
+    __tablename__ = "episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    pathway_version: Mapped[int] = mapped_column(ForeignKey("pathway_versions.version"))
+    version: Mapped[int] = mapped_column(Integer)
+    identified_on: Mapped[dt.date] = mapped_column(Date)
+    coordinator: Mapped[str | None] = mapped_column(String(120), index=True)
+    levels: Mapped[list[Any]]
+    intake: Mapped[dict[str, Any]]
+    neuro_intact: Mapped[bool] = mapped_column(Boolean)
+    instability: Mapped[bool] = mapped_column(Boolean)
+    cord_compression: Mapped[bool] = mapped_column(Boolean)
+    red_flags_open: Mapped[bool] = mapped_column(Boolean)
+    # Denormalised from the open milestones, for the worklist's "most overdue first".
+    next_overdue_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    next_milestone: Mapped[str | None] = mapped_column(String(40))
+    opened_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+
+    patient: Mapped[Patient] = relationship(lazy="joined", innerjoin=True)
+
+    # The use cases set the version themselves (it is also the event log's sequence number);
+    # the ORM still checks the old value in the UPDATE's WHERE clause.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class Milestone(Base):
+    """One obligation of an episode with its due and overdue timestamps."""
+
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    anchor_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    overdue_on: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime]
+    overdue_at: Mapped[dt.datetime]
+    # When the scheduler must next look at this row (heads-up, then overdue); NULL when done.
+    next_alert_at: Mapped[dt.datetime | None]
+    next_alert_kind: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime]
+    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_milestones_next_alert_at",
+            "next_alert_at",
+            sqlite_where=text("next_alert_at IS NOT NULL"),
+            postgresql_where=text("next_alert_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_milestones_open_episode",
+            "episode_id",
+            "kind",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class EventRecord(Base):
+    """The append-only event log: every opening, transition and fact, with its actor."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    source_state: Mapped[str | None] = mapped_column(String(32))
+    target_state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+
+    __table_args__ = (UniqueConstraint("episode_id", "seq", name="uq_events_episode_seq"),)
+
+
+class TherapyRecord(Base):
+    __tablename__ = "therapies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(40))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    dose: Mapped[str | None] = mapped_column(String(200))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+
+
+class ImagingRecord(Base):
+    __tablename__ = "imaging"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(10))
+    performed_on: Mapped[dt.date] = mapped_column(Date)
+    finding: Mapped[str | None] = mapped_column(String(40))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+
+
+class Reminder(Base):
+    """A raised reminder: unique per (episode, kind, due date), so raising is idempotent."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    priority: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(Text)
+    seeds: Mapped[list[Any]]
+    raised_at: Mapped[dt.datetime]
+    assigned_to: Mapped[str | None] = mapped_column(String(120))
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+    acknowledge_note: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[dt.datetime | None]
+    snooze_reason: Mapped[str | None] = mapped_column(Text)
+    escalate_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        UniqueConstraint("episode_id", "kind", "due_on", name="uq_reminders_episode_kind_due"),
+        Index("ix_reminders_status_kind", "status", "kind"),
+        Index(
+            "ix_reminders_escalate_at",
+            "escalate_at",
+            sqlite_where=text("escalate_at IS NOT NULL"),
+            postgresql_where=text("escalate_at IS NOT NULL"),
+        ),
+    )
+
+
+class ReminderAction(Base):
+    """History of a reminder: raise, acknowledge, snooze, assign, escalate, resolve."""
+
+    __tablename__ = "reminder_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]]
+
+
+class Delivery(Base):
+    """The outbox: one row per message per channel, queued in the transaction that caused it."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_key: Mapped[str] = mapped_column(String(64), unique=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(500))
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    leased_until: Mapped[dt.datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(80))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_deliveries_pending",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[dt.datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    reminder_kinds: Mapped[list[Any]]
+    event_names: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """A stored response for an `Idempotency-Key`, replayed to a retry with the same body."""
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(120), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, Any]]
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]

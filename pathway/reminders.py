@@ -1,0 +1,211 @@
+"""Raising and resolving reminders, and the scan for milestones that have fallen due.
+
+Raising is an insert that ignores conflicts on (episode, kind, due date), so however many
+scheduler processes scan, a reminder is raised once; on PostgreSQL the due milestones are
+claimed with `FOR UPDATE SKIP LOCKED` so several processes share the work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pathway.definition import PathwayDefinition
+from pathway.models import Episode, Milestone, Reminder, ReminderAction
+from pathway.outbox import enqueue_reminder
+from pathway.versions import load_definition
+from pathway.vocabulary import MilestoneKind, MilestoneStatus, ReminderKind, ReminderStatus
+
+SYSTEM_ACTOR = "system:scheduler"
+OPEN_STATUSES = (ReminderStatus.OPEN.value, ReminderStatus.SNOOZED.value,
+                 ReminderStatus.ACKNOWLEDGED.value)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan did: milestones looked at, reminders raised, duplicates ignored."""
+
+    examined: int
+    raised: int
+    already_raised: int
+
+
+def _insert_ignoring_conflict(session: Session, values: dict[str, object]) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Reminder)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
+        .returning(Reminder.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def raise_reminder(
+    session: Session,
+    *,
+    episode: Episode,
+    definition: PathwayDefinition,
+    kind: ReminderKind,
+    due_on: dt.date,
+    now: dt.datetime,
+    milestone_id: int | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> Reminder | None:
+    """Raise a reminder once for (episode, kind, due date); None if it already exists."""
+    rule = definition.reminder(kind)
+    escalate_at = now + dt.timedelta(days=definition.escalation_days) if rule.escalates else None
+    reminder_id = _insert_ignoring_conflict(
+        session,
+        dict(
+            episode_id=episode.id,
+            milestone_id=milestone_id,
+            kind=kind.value,
+            due_on=due_on,
+            priority=rule.priority.value,
+            status=ReminderStatus.OPEN.value,
+            rule=rule.rule,
+            seeds=list(rule.seeds),
+            raised_at=now,
+            escalate_at=escalate_at,
+        ),
+    )
+    if reminder_id is None:
+        return None
+    reminder = session.get_one(Reminder, reminder_id)
+    record_action(session, reminder, actor=actor, action="raised", now=now, detail={})
+    enqueue_reminder(session, reminder=reminder, episode=episode, topic="reminder.raised", now=now)
+    return reminder
+
+
+def record_action(
+    session: Session,
+    reminder: Reminder,
+    *,
+    actor: str,
+    action: str,
+    now: dt.datetime,
+    detail: dict[str, object],
+) -> None:
+    """Keep one step of a reminder's history."""
+    session.add(
+        ReminderAction(reminder_id=reminder.id, at=now, actor=actor, action=action, detail=detail)
+    )
+
+
+def resolve_for_milestones(
+    session: Session, milestones: Iterable[Milestone], *, resolution: str, actor: str,
+    now: dt.datetime,
+) -> int:
+    """Resolve the open reminders of milestones that were met or voided; returns the count."""
+    ids = [m.id for m in milestones]
+    if not ids:
+        return 0
+    query = select(Reminder).where(
+        Reminder.milestone_id.in_(ids), Reminder.status.in_(OPEN_STATUSES)
+    )
+    return _resolve(session, list(session.scalars(query)), resolution, actor, now)
+
+
+def resolve_all_open(
+    session: Session, episode_id: int, *, resolution: str, actor: str, now: dt.datetime
+) -> int:
+    """Resolve every open reminder of an episode (it was closed)."""
+    query = select(Reminder).where(
+        Reminder.episode_id == episode_id, Reminder.status.in_(OPEN_STATUSES)
+    )
+    return _resolve(session, list(session.scalars(query)), resolution, actor, now)
+
+
+def _resolve(
+    session: Session, reminders: list[Reminder], resolution: str, actor: str, now: dt.datetime
+) -> int:
+    for reminder in reminders:
+        reminder.status = ReminderStatus.RESOLVED.value
+        reminder.resolved_at = now
+        reminder.resolution = resolution
+        reminder.escalate_at = None
+        record_action(session, reminder, actor=actor, action="resolved", now=now,
+                      detail={"resolution": resolution})
+    return len(reminders)
+
+
+def _claim_due(
+    session: Session, now: dt.datetime, limit: int, episode_id: int | None
+) -> list[Milestone]:
+    query = (
+        select(Milestone)
+        .where(Milestone.next_alert_at.is_not(None), Milestone.next_alert_at <= now)
+        .order_by(Milestone.next_alert_at)
+        .limit(limit)
+    )
+    if episode_id is not None:
+        query = query.where(Milestone.episode_id == episode_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _advance(milestone: Milestone, definition: PathwayDefinition, raised: ReminderKind) -> None:
+    """Arm the milestone's next alert after `raised`: heads-up, then overdue, then none."""
+    rule = definition.milestone(MilestoneKind(milestone.kind))
+    if raised == rule.heads_up_reminder and raised != rule.overdue_reminder:
+        milestone.next_alert_at = milestone.overdue_at
+        milestone.next_alert_kind = rule.overdue_reminder.value
+        return
+    milestone.next_alert_at = None
+    milestone.next_alert_kind = None
+    if milestone.kind == MilestoneKind.CALCITONIN_COURSE_END.value:
+        # A notice, not an obligation: the course has ended once it is announced.
+        milestone.status = MilestoneStatus.MET.value
+        milestone.met_on = milestone.overdue_on
+
+
+def raise_due_reminders(
+    session: Session, *, now: dt.datetime, limit: int = 1000, episode_id: int | None = None
+) -> ScanResult:
+    """Raise every reminder whose milestone alert time has come (one batch of `limit`),
+    for all episodes or for one."""
+    due = _claim_due(session, now, limit, episode_id)
+    if not due:
+        return ScanResult(0, 0, 0)
+    episodes = {
+        e.id: e
+        for e in session.scalars(
+            select(Episode).where(Episode.id.in_({m.episode_id for m in due}))
+        )
+    }
+    raised = duplicates = 0
+    for milestone in due:
+        episode = episodes[milestone.episode_id]
+        definition = load_definition(session, episode.pathway_version)
+        rule = definition.milestone(MilestoneKind(milestone.kind))
+        # A heads-up and its overdue may both have passed (after downtime): raise both now.
+        while milestone.next_alert_at is not None and milestone.next_alert_at <= now:
+            kind = ReminderKind(milestone.next_alert_kind)
+            heads_up = kind == rule.heads_up_reminder and kind != rule.overdue_reminder
+            due_on = milestone.due_on if heads_up else milestone.overdue_on
+            made = raise_reminder(session, episode=episode, definition=definition, kind=kind,
+                                  due_on=due_on, now=now, milestone_id=milestone.id)
+            raised += made is not None
+            duplicates += made is None
+            _advance(milestone, definition, kind)
+    session.flush()
+    return ScanResult(len(due), raised, duplicates)
+
+
+def raise_all_due(session: Session, *, now: dt.datetime, batch: int = 1000) -> ScanResult:
+    """Scan in batches until nothing is due (the caller commits between calls if it wishes)."""
+    total = ScanResult(0, 0, 0)
+    while True:
+        step = raise_due_reminders(session, now=now, limit=batch)
+        total = ScanResult(total.examined + step.examined, total.raised + step.raised,
+                           total.already_raised + step.already_raised)
+        if step.examined < batch:
+            return total

@@ -1,0 +1,55 @@
+"""Stored pathway versions: load one, find the current one, add a new one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pathway.definition import PathwayDefinition, parse_definition
+from pathway.errors import Duplicate, NotFound
+from pathway.models import PathwayVersion
+
+# Versions are immutable once stored, so a process-wide cache is always right.
+_cache: dict[int, PathwayDefinition] = {}
+
+
+def load_definition(session: Session, version: int) -> PathwayDefinition:
+    """The definition of one stored version."""
+    cached = _cache.get(version)
+    if cached is not None:
+        return cached
+    row = session.get(PathwayVersion, version)
+    if row is None:
+        raise NotFound("pathway version", version)
+    definition = parse_definition(row.definition)
+    _cache[version] = definition
+    return definition
+
+
+def current_version(session: Session) -> int:
+    """The newest stored version: what new episodes start on."""
+    newest = session.scalar(select(func.max(PathwayVersion.version)))
+    if newest is None:
+        raise NotFound("pathway version", "any (run `pathway migrate`)")
+    return int(newest)
+
+
+def list_versions(session: Session) -> list[PathwayVersion]:
+    """Every stored version, oldest first."""
+    return list(session.scalars(select(PathwayVersion).order_by(PathwayVersion.version)))
+
+
+def add_version(
+    session: Session, *, definition: PathwayDefinition, note: str, now: dt.datetime
+) -> PathwayVersion:
+    """Store a new pathway version; in-flight episodes keep theirs."""
+    if session.get(PathwayVersion, definition.version) is not None:
+        raise Duplicate("pathway version", definition.version)
+    row = PathwayVersion(
+        version=definition.version, definition=definition.as_data(), note=note, created_at=now
+    )
+    session.add(row)
+    session.flush()
+    return row

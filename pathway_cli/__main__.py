@@ -1,0 +1,3 @@
+from pathway_cli.main import main
+
+raise SystemExit(main())

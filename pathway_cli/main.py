@@ -1,0 +1,165 @@
+"""`pathway` commands: migrate, serve, scheduler, scan, demo, user, api-key, pathway-version."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from pathway import access
+from pathway.clock import utc_now
+from pathway.db import make_engine, make_sessionmaker, transaction
+from pathway.definition import parse_definition
+from pathway.demo import make_demo
+from pathway.errors import PathwayError
+from pathway.reminders import raise_all_due
+from pathway.settings import Settings, get_settings
+from pathway.versions import add_version
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at the packaged migrations and `url`."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    """Upgrade the database to the newest schema."""
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
+    now = _parse_time(args.as_of) if args.as_of else utc_now()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        result = raise_all_due(session, now=now)
+    print(f"scan as of {now.isoformat()}: examined={result.examined} raised={result.raised} "
+          f"already_raised={result.already_raised}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    step = max(1, args.episodes // 20)
+    def progress(done: int) -> None:
+        if done % step == 0 or done == args.episodes:
+            print(f"\r  demo episodes: {done}/{args.episodes}", end="", file=sys.stderr)
+    with transaction(factory) as session:
+        result = make_demo(session, episodes=args.episodes, now=utc_now(), zone=settings.zone,
+                           seed=args.seed, progress=progress)
+    print(file=sys.stderr)
+    print(f"made {result.episodes} demo episodes: " + ", ".join(
+        f"{k}={v}" for k, v in sorted(result.by_path.items())))
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    password = args.password or getpass.getpass("password: ")
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        user = access.create_user(session, username=args.username, password=password,
+                                  role=args.role, email=args.email, now=utc_now())
+    print(f"user {user.username} created with role {user.role}")
+    return 0
+
+
+def cmd_api_key_create(args: argparse.Namespace, settings: Settings) -> int:
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        key, raw = access.create_api_key(session, name=args.name, role=args.role, now=utc_now())
+    print(f"api key {key.name} ({key.role}); store it now, it is not shown again:")
+    print(raw)
+    return 0
+
+
+def cmd_api_key_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        access.revoke_api_key(session, name=args.name, now=utc_now())
+    print(f"api key {args.name} revoked")
+    return 0
+
+
+def cmd_version_add(args: argparse.Namespace, settings: Settings) -> int:
+    definition = parse_definition(json.loads(Path(args.file).read_text()))
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        add_version(session, definition=definition, note=args.note, now=utc_now())
+    print(f"pathway version {definition.version} stored; new episodes start on it")
+    return 0
+
+
+def random_password() -> str:
+    """A password for the demo login."""
+    return secrets.token_urlsafe(12)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pathway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    scan = sub.add_parser("scan", help="run one scan for due reminders and print counts")
+    scan.add_argument("--as-of", help="ISO time to scan as of (default: now)")
+    scan.set_defaults(func=cmd_scan)
+    demo = sub.add_parser("demo", help="add synthetic episodes over the last 200 days")
+    demo.add_argument("--episodes", type=int, default=200)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+    user = sub.add_parser("user", help="manage dashboard users").add_subparsers(
+        dest="action", required=True)
+    create = user.add_parser("create", help="add a user")
+    create.add_argument("username")
+    create.add_argument("--role", default="coordinator")
+    create.add_argument("--password", help="default: asked for on the terminal")
+    create.add_argument("--email")
+    create.set_defaults(func=cmd_user_create)
+    keys = sub.add_parser("api-key", help="manage API keys").add_subparsers(
+        dest="action", required=True)
+    kc = keys.add_parser("create", help="create a key and print it once")
+    kc.add_argument("--name", required=True)
+    kc.add_argument("--role", required=True)
+    kc.set_defaults(func=cmd_api_key_create)
+    kr = keys.add_parser("revoke", help="revoke a key")
+    kr.add_argument("--name", required=True)
+    kr.set_defaults(func=cmd_api_key_revoke)
+    versions = sub.add_parser("pathway-version", help="pathway versions").add_subparsers(
+        dest="action", required=True)
+    va = versions.add_parser("add", help="store a new pathway version from a JSON file")
+    va.add_argument("file")
+    va.add_argument("--note", default="")
+    va.set_defaults(func=cmd_version_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; domain errors print a message and exit 2."""
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return int(args.func(args, settings))
+    except PathwayError as exc:
+        print(f"pathway: {exc}", file=sys.stderr)
+        return 2
