@@ -1,0 +1,34 @@
+"""What an edge process holds: settings, an engine, a session factory and a clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pathway.clock import utc_now
+from pathway.db import make_engine, make_sessionmaker
+from pathway.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """The shared resources of one process; the clock is injectable so tests can move time."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        """Open an engine for the configured database."""
+        engine = make_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    def now(self) -> dt.datetime:
+        """The current time according to this runtime's clock."""
+        return self.clock()
