@@ -22,6 +22,8 @@ TEMPLATE = "pathway_template"
 
 @dataclass
 class TestDatabase:
+    __test__ = False
+
     """A migrated database of its own: URL, engine and session factory."""
 
     backend: str
