@@ -90,3 +90,15 @@ def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:
     key.revoked_at = now
     session.flush()
     return key
+
+
+def set_password(session: Session, *, username: str, password: str) -> User:
+    """Replace a user's password."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("user", username)
+    if len(password) < 8:
+        raise InvalidData("password", "must be at least 8 characters")
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+    return user

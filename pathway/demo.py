@@ -63,7 +63,7 @@ PATHS: dict[str, list[Step]] = {
     ],
 }
 
-COORDINATORS = ("coordinator", "alex", "sam", "jordan")
+COORDINATORS = ("demo", "alex", "sam", "jordan")
 AGENTS = ("alendronate", "zoledronic_acid", "denosumab", "risedronate")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import func, select
 
 from pathway import access
 from pathway.clock import utc_now
@@ -20,6 +21,7 @@ from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.definition import parse_definition
 from pathway.demo import make_demo
 from pathway.errors import PathwayError
+from pathway.models import Episode, User
 from pathway.reminders import raise_all_due
 from pathway.settings import Settings, get_settings
 from pathway.versions import add_version
@@ -117,6 +119,32 @@ def random_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+DEMO_USER = "demo"
+
+
+def cmd_demo_setup(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate, load demo episodes into an empty database, and (re)set the demo login."""
+    migrate(settings)
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    password = random_password()
+    with transaction(factory) as session:
+        empty = session.scalar(select(func.count()).select_from(Episode)) == 0
+        if empty:
+            print(f"loading {args.episodes} demo episodes (day 0 over the last 200 days)...")
+            make_demo(session, episodes=args.episodes, now=utc_now(), zone=settings.zone)
+        if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
+            access.create_user(session, username=DEMO_USER, password=password, role="admin",
+                               display_name="Demo coordinator", now=utc_now())
+        else:
+            access.set_password(session, username=DEMO_USER, password=password)
+    print("")
+    print(f"  Pathway is starting at http://{settings.host}:{settings.port}/")
+    print(f"  Log in as: {DEMO_USER}   password: {password}")
+    print(f"  API docs:  http://{settings.host}:{settings.port}/docs")
+    print("")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--episodes", type=int, default=200)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
+    setup = sub.add_parser("demo-setup", help="migrate, load demo data if empty, print a login")
+    setup.add_argument("--episodes", type=int, default=400)
+    setup.set_defaults(func=cmd_demo_setup)
     user = sub.add_parser("user", help="manage dashboard users").add_subparsers(
         dest="action", required=True)
     create = user.add_parser("create", help="add a user")

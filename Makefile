@@ -1,0 +1,15 @@
+# The two set-up commands of the README. Each does all of its own set-up.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint soak bench
+
+run:            ## install, migrate, load demo data, print the login, serve API + dashboard + scheduler
+	scripts/run.sh
+
+test:           ## install, start PostgreSQL (and Chromium), run the whole suite on SQLite and PostgreSQL
+	scripts/test.sh
+
+lint:
+	$(VENV)/bin/ruff check pathway api scheduler pathway_cli tests
+	$(VENV)/bin/mypy
