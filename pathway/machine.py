@@ -42,7 +42,7 @@ class CareTrack:
         return not self.neuro_intact or self.instability or self.cord_compression
 
 
-class FractureCareMachine(StateMachine):  # type: ignore[misc]
+class FractureCareMachine(StateMachine):
     """The fracture-care track of PATHWAY.md. Only `closed` is final for the machine: the
     track's other final states still accept `close` (and facts, handled outside the machine)."""
 
@@ -75,7 +75,7 @@ class FractureCareMachine(StateMachine):  # type: ignore[misc]
     review_augmentation = (
         imaged.to(augmentation_referral, cond="decided_refer")
         | imaged.to(resolved, cond="decided_resolved")
-        | imaged.to.itself(cond="decided_continue")
+        | imaged.to.itself(cond="decided_continue")  # type: ignore[no-untyped-call]
     )
     refer_early_augmentation = (
         conservative_care.to(augmentation_referral, cond="early_augmentation_allowed")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Patient
+from pathway.models import Episode, Patient, Reminder
+from pathway.vocabulary import CareState, ReminderStatus
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class EpisodeFilter:
     coordinator: str | None = None
     mrn: str | None = None
     due_before: dt.datetime | None = None
+    # Worklist filters (the dashboard): not closed, an open reminder of a kind or priority,
+    # and MRN search by prefix.
+    open_only: bool = False
+    reminder_kind: str | None = None
+    reminder_priority: str | None = None
+    mrn_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Cursor:
         return cls(flag == "1", overdue, int(ident))
 
 
-def _filtered(query: Select[tuple[Episode]], f: EpisodeFilter) -> Select[tuple[Episode]]:
+def _filtered(query: Select[Episode], f: EpisodeFilter) -> Select[Episode]:
     if f.state:
         query = query.where(Episode.state == f.state)
     if f.coordinator:
@@ -56,7 +63,23 @@ def _filtered(query: Select[tuple[Episode]], f: EpisodeFilter) -> Select[tuple[E
         query = query.where(Episode.next_overdue_at <= f.overdue_at)
     if f.due_before is not None:
         query = query.where(Episode.next_overdue_at < f.due_before)
+    if f.open_only:
+        query = query.where(Episode.state != CareState.CLOSED.value)
+    if f.mrn_prefix:
+        query = query.where(Episode.patient_id.in_(
+            select(Patient.id).where(Patient.mrn.startswith(f.mrn_prefix, autoescape=True))))
+    if f.reminder_kind or f.reminder_priority:
+        query = query.where(_has_open_reminder(f.reminder_kind, f.reminder_priority))
     return query
+
+
+def _has_open_reminder(kind: str | None, priority: str | None) -> ColumnElement[bool]:
+    cond = [Reminder.episode_id == Episode.id, Reminder.status == ReminderStatus.OPEN.value]
+    if kind:
+        cond.append(Reminder.kind == kind)
+    if priority:
+        cond.append(Reminder.priority == priority)
+    return exists().where(*cond)
 
 
 def _after(cursor: Cursor) -> ColumnElement[bool]:
@@ -86,3 +109,37 @@ def list_episodes(
     nxt = Cursor(last.next_overdue_at is None, last.next_overdue_at, last.id)
     return rows[:limit], nxt
 
+
+
+def count_by_state(session: Session, *, coordinator: str | None = None) -> dict[str, int]:
+    """How many episodes are in each state."""
+    query = select(Episode.state, func.count()).group_by(Episode.state)
+    if coordinator:
+        query = query.where(Episode.coordinator == coordinator)
+    return {state: int(n) for state, n in session.execute(query).tuples()}
+
+
+def count_open_reminders_by_kind(
+    session: Session, *, coordinator: str | None = None
+) -> dict[str, int]:
+    """How many reminders await action (status open), by kind."""
+    query = (select(Reminder.kind, func.count())
+             .where(Reminder.status == ReminderStatus.OPEN.value).group_by(Reminder.kind))
+    if coordinator:
+        query = query.join(Episode, Episode.id == Reminder.episode_id).where(
+            Episode.coordinator == coordinator)
+    return {kind: int(n) for kind, n in session.execute(query).tuples()}
+
+
+def open_reminders_of(session: Session, episode_ids: list[int]) -> dict[int, list[Reminder]]:
+    """The reminders awaiting action of some episodes (a worklist page), most urgent first."""
+    if not episode_ids:
+        return {}
+    query = (select(Reminder)
+             .where(Reminder.episode_id.in_(episode_ids),
+                    Reminder.status == ReminderStatus.OPEN.value)
+             .order_by(Reminder.due_on, Reminder.id))
+    found: dict[int, list[Reminder]] = {}
+    for reminder in session.scalars(query):
+        found.setdefault(reminder.episode_id, []).append(reminder)
+    return found

@@ -62,6 +62,7 @@ def test_stale_session_gets_conflict_on_sqlite_too(sqlite_db: TestDatabase) -> N
         episode_id = open_at(s).id
     stale = sqlite_db.sessions()
     loaded = get_episode(stale, episode_id)  # held, so the session keeps the stale row
+    stale.commit()  # end its transaction (SQLite takes the write lock at BEGIN IMMEDIATE)
     with sqlite_db.sessions.begin() as s:
         apply_event(s, episode_id=episode_id, event="start_conservative_care", data={},
                     actor="winner", now=at(1), zone=UTC)
