@@ -102,3 +102,13 @@ def set_password(session: Session, *, username: str, password: str) -> User:
     user.password_hash = _hasher.hash(password)
     session.flush()
     return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every dashboard user, by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every API key (live and revoked), by name; the secret is never stored."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.name)))

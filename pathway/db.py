@@ -26,11 +26,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution options of a connection that only reads (see `read_only`).
+READ_ONLY: dict[str, Any] = {"pathway_read_only": True}
+
+
 def _begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads and then writes fails at once with "database is locked"
     # when another writer committed in between (the busy timeout cannot help); taking the
     # write lock at BEGIN makes concurrent writers in one process wait their turn instead.
+    # A read-only transaction (a dashboard page) begins deferred: under WAL it never blocks
+    # or waits for a writer.
+    if connection.get_execution_options().get("pathway_read_only"):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(session: Session) -> Session:
+    """Mark a fresh session as a reader: on SQLite its transaction does not take the write
+    lock (call before its first query; the mark lasts until its transaction ends)."""
+    session.connection(execution_options=READ_ONLY)
+    return session
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

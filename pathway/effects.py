@@ -22,6 +22,7 @@ from pathway.milestones import (
     MET_BY_EVENT,
     WATCHED_BY_STATE,
     close_milestone,
+    has_alerted,
     new_milestone,
     of_kind,
 )
@@ -66,10 +67,13 @@ class EffectContext:
         return row
 
     def close(self, rows: list[Milestone], status: MilestoneStatus, on: dt.date) -> None:
+        # Only a milestone the scan has alerted on can have reminders to resolve: the others
+        # close without a query.
+        alerted = [row for row in rows if has_alerted(row, self.definition)]
         for row in rows:
             close_milestone(row, status, on, self.now)
         resolution = "milestone_met" if status != MilestoneStatus.VOID else "no_longer_applies"
-        resolve_for_milestones(self.session, rows, resolution=resolution, actor=self.actor,
+        resolve_for_milestones(self.session, alerted, resolution=resolution, actor=self.actor,
                                now=self.now)
 
     def open_of(self, kind: MilestoneKind) -> list[Milestone]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,7 +23,7 @@ from pathway.errors import Conflict, InvalidData, NotFound, PreconditionFailed
 from pathway.event_data import EARLIEST_DATE, validate_event_data, validate_model
 from pathway.intake import IntakeAssessment
 from pathway.machine import CareTrack, allowed_events, fire
-from pathway.milestones import AT_INTAKE, all_milestones, new_milestone, summarise
+from pathway.milestones import AT_INTAKE, alert_due, all_milestones, new_milestone, summarise
 from pathway.models import Episode, EventRecord, ImagingRecord, Patient
 from pathway.reminders import raise_due_reminders
 from pathway.versions import current_version, load_definition
@@ -61,13 +61,15 @@ def _check_date(field: str, value: dt.date, *, today: dt.date, not_before: dt.da
         raise InvalidData(field, "must not be more than one day in the future")
 
 
+_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))
+
+
 def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.datetime) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.mrn == intake.patient.mrn))
+    patient = session.scalar(_PATIENT_BY_MRN, {"mrn": intake.patient.mrn})
     if patient is None:
         patient = Patient(mrn=intake.patient.mrn, name=intake.patient.name,
                           birth_date=intake.patient.birth_date, created_at=now)
         session.add(patient)
-        session.flush()
     return patient
 
 
@@ -91,7 +93,7 @@ def open_episode(
     definition = load_definition(session, version)
     patient = _find_or_add_patient(session, intake, now)
     episode = Episode(
-        patient_id=patient.id, state=CareState.ASSESSED.value, pathway_version=version,
+        state=CareState.ASSESSED.value, pathway_version=version,
         version=1, identified_on=intake.identified_on, coordinator=intake.coordinator,
         levels=list(intake.levels), intake=intake.model_dump(mode="json", exclude={"patient"}),
         neuro_intact=intake.neuro_intact, instability=intake.instability,
@@ -100,15 +102,15 @@ def open_episode(
     )
     episode.patient = patient
     session.add(episode)
-    session.flush()
+    session.flush()  # the patient (if new) and the episode get their ids
     record = EventRecord(
         episode_id=episode.id, seq=1, name=OPENED_EVENT, occurred_on=intake.identified_on,
         recorded_at=now, actor=actor, source_state=None, target_state=episode.state,
         data=episode.intake,
     )
     session.add(record)
-    session.flush()
     if intake.initial_imaging is not None:
+        session.flush()  # the imaging record points at the event
         img = intake.initial_imaging
         session.add(ImagingRecord(
             episode_id=episode.id, modality=img.modality.value, performed_on=img.performed_on,
@@ -119,7 +121,8 @@ def open_episode(
     session.add_all(rows)
     summarise(episode, rows)
     session.flush()
-    raise_due_reminders(session, now=now, episode_id=episode.id)
+    if alert_due(rows, now):  # opened late: raise at once whatever is already due
+        raise_due_reminders(session, now=now, episode_id=episode.id)
     return episode
 
 
@@ -154,6 +157,8 @@ def apply_event(
         target = source
         if source == CareState.CLOSED:
             fire(track, event, {})  # always refused: names the state and what is allowed
+    definition = load_definition(session, episode.pathway_version)
+    milestones = all_milestones(session, episode.id)
     seq = episode.version + 1
     record = EventRecord(
         episode_id=episode.id, seq=seq, name=event, occurred_on=when, recorded_at=now,
@@ -166,9 +171,7 @@ def apply_event(
     episode.updated_at = now
     if target == CareState.CLOSED:
         episode.closed_at = now
-    _flush_or_conflict(session)
-    definition = load_definition(session, episode.pathway_version)
-    milestones = all_milestones(session, episode.id)
+    _flush_or_conflict(session)  # the version check, before any effect
     ctx = EffectContext(session=session, episode=episode, definition=definition, record=record,
                         data=payload, milestones=milestones, zone=zone, now=now, actor=actor)
     if event in {f.value for f in Fact}:
@@ -179,7 +182,9 @@ def apply_event(
             on_transition(ctx, source, target)
     summarise(episode, [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN])
     _flush_or_conflict(session)
-    raise_due_reminders(session, now=now, episode_id=episode.id)
+    # The episode's milestones are all in hand: scan it only if one of them is due.
+    if alert_due(ctx.milestones, now):
+        raise_due_reminders(session, now=now, episode_id=episode.id)
     return AppliedEvent(episode=episode, record=record, source=source, target=target)
 
 

@@ -64,3 +64,15 @@ class Duplicate(PathwayError):
         self.what = what
         self.ident = ident
         super().__init__(f"{what} {ident} already exists")
+
+
+class ActionRefused(PathwayError):
+    """An action that the thing's current status does not allow (e.g. snoozing a resolved
+    reminder): nothing changes."""
+
+    def __init__(self, action: str, what: str, status: str, reason: str) -> None:
+        self.action = action
+        self.what = what
+        self.status = status
+        self.reason = reason
+        super().__init__(f"cannot {action} {what} in status {status}: {reason}")

@@ -7,7 +7,8 @@ does not call `__init__` on load). The machine decides; the use cases remember.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from statemachine import State, StateMachine
@@ -40,6 +41,9 @@ class CareTrack:
     def surgical_only(self) -> bool:
         """A deficit, instability or cord compression: only surgical referral (000, 002)."""
         return not self.neuro_intact or self.instability or self.cord_compression
+
+
+_TRACK_FIELDS = tuple(f.name for f in fields(CareTrack))
 
 
 class FractureCareMachine(StateMachine):
@@ -136,6 +140,24 @@ def build_machine(track: CareTrack) -> FractureCareMachine:
     return FractureCareMachine(model=track, start_value=track.state)
 
 
+# Building a machine costs about half a millisecond (python-statemachine registers every
+# callback per instance), more than the rest of a transition's Python work. The machine reads
+# its state from its model on every event, so each thread keeps one machine around its own
+# CareTrack and copies an episode's facts into it before firing.
+_per_thread = threading.local()
+
+
+def _machine_for(track: CareTrack) -> tuple[FractureCareMachine, CareTrack]:
+    machine: FractureCareMachine | None = getattr(_per_thread, "machine", None)
+    if machine is None or machine.is_terminated:  # a final state stops its engine for good
+        machine = build_machine(replace(track))
+        _per_thread.machine = machine
+    model: CareTrack = machine.model
+    for name in _TRACK_FIELDS:
+        setattr(model, name, getattr(track, name))
+    return machine, model
+
+
 def _refusal_reason(track: CareTrack, event: str) -> str | None:
     if event == TransitionEvent.START_CONSERVATIVE_CARE.value:
         if not track.neuro_intact:
@@ -169,11 +191,12 @@ def fire(track: CareTrack, event: str, data: dict[str, Any]) -> str:
     reason = _refusal_reason(track, event)
     if event not in transitions_from(track.state) or reason is not None:
         raise TransitionRefused(event, track.state, allowed_events(track), reason)
-    machine = build_machine(track)
+    machine, model = _machine_for(track)
     try:
         machine.send(event, data=data)
     except TransitionNotAllowed as exc:
         raise TransitionRefused(
             event, track.state, allowed_events(track), "the event's data does not satisfy its guard"
         ) from exc
+    track.state = model.state
     return str(track.state)

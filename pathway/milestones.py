@@ -11,13 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pathway.clock import day_start
-from pathway.definition import PathwayDefinition
+from pathway.definition import MilestoneRule, PathwayDefinition
 from pathway.models import Episode, Milestone
-from pathway.vocabulary import CareState, MilestoneKind, MilestoneStatus, TransitionEvent
+from pathway.vocabulary import (
+    CareState,
+    MilestoneKind,
+    MilestoneStatus,
+    ReminderKind,
+    TransitionEvent,
+)
 
 #: The fracture-care milestone that watches each state.
 WATCHED_BY_STATE: dict[str, MilestoneKind] = {
@@ -75,6 +81,28 @@ def window_for(
     return Window(due, due + dt.timedelta(days=rule.overdue_days - rule.due_days))
 
 
+def first_alert(
+    rule: MilestoneRule, due_at: dt.datetime, overdue_at: dt.datetime
+) -> tuple[dt.datetime, ReminderKind]:
+    """The alert a new milestone is armed with: the heads-up if it has one, else the overdue."""
+    if rule.heads_up_reminder is not None and due_at < overdue_at:
+        return due_at, rule.heads_up_reminder
+    return overdue_at, rule.overdue_reminder
+
+
+def has_alerted(milestone: Milestone, definition: PathwayDefinition) -> bool:
+    """Whether the scan has raised a reminder for this milestone: only the scan moves its alert
+    on from the first one. Lets a closing milestone skip looking for reminders to resolve."""
+    rule = definition.milestone(MilestoneKind(milestone.kind))
+    first_at, _kind = first_alert(rule, milestone.due_at, milestone.overdue_at)
+    return milestone.next_alert_at != first_at
+
+
+def alert_due(milestones: Iterable[Milestone], now: dt.datetime) -> bool:
+    """Whether any of these milestones has an alert due by `now` (what the scan would raise)."""
+    return any(m.next_alert_at is not None and m.next_alert_at <= now for m in milestones)
+
+
 def new_milestone(
     *,
     episode: Episode,
@@ -90,10 +118,7 @@ def new_milestone(
     window = window_for(definition, kind, anchor_on, shift_days)
     due_at = day_start(window.due_on, zone)
     overdue_at = day_start(window.overdue_on, zone)
-    if rule.heads_up_reminder is not None and due_at < overdue_at:
-        alert_at, alert_kind = due_at, rule.heads_up_reminder
-    else:
-        alert_at, alert_kind = overdue_at, rule.overdue_reminder
+    alert_at, alert_kind = first_alert(rule, due_at, overdue_at)
     return Milestone(
         episode_id=episode.id,
         kind=kind.value,
@@ -130,10 +155,15 @@ def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
     return list(session.scalars(query))
 
 
+# Built once: constructing a SELECT costs more than running it on an indexed key.
+_ALL_OF_EPISODE = (
+    select(Milestone).where(Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
+)
+
+
 def all_milestones(session: Session, episode_id: int) -> list[Milestone]:
     """Every milestone the episode ever had, in creation order."""
-    query = select(Milestone).where(Milestone.episode_id == episode_id).order_by(Milestone.id)
-    return list(session.scalars(query))
+    return list(session.scalars(_ALL_OF_EPISODE, {"episode_id": episode_id}))
 
 
 def of_kind(milestones: Iterable[Milestone], kind: MilestoneKind) -> list[Milestone]:
@@ -143,6 +173,7 @@ def of_kind(milestones: Iterable[Milestone], kind: MilestoneKind) -> list[Milest
 
 def summarise(episode: Episode, open_rows: Iterable[Milestone]) -> None:
     """Refresh the episode's denormalised next-overdue columns from its open milestones."""
-    soonest = min(open_rows, key=lambda m: (m.overdue_at, m.id), default=None)
+    # Rows opened in this transaction have no id yet; they come after the stored ones.
+    soonest = min(open_rows, key=lambda m: (m.overdue_at, m.id or 2**63), default=None)
     episode.next_overdue_at = soonest.overdue_at if soonest else None
     episode.next_milestone = soonest.kind if soonest else None

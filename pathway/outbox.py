@@ -8,6 +8,8 @@ receiver uses to drop duplicates (the webhook-id header; the e-mail Message-ID).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +20,20 @@ from pathway.models import Delivery, Episode, EventRecord, Reminder, User, Webho
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
+DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
+
+
+class Topic(StrEnum):
+    """What a delivery announces (the body's `type`); public names: add, never rename."""
+
+    REMINDER_RAISED = "reminder.raised"
+    REMINDER_ESCALATED = "reminder.escalated"
+    REMINDER_SNOOZE_ENDED = "reminder.snooze_ended"
+    EPISODE_EVENT = "episode.event"
+
+
+#: Topics addressed to the coordinator about a reminder: held while the reminder is snoozed.
+COORDINATOR_TOPICS = frozenset({Topic.REMINDER_RAISED.value, Topic.REMINDER_SNOOZE_ENDED.value})
 
 
 def reminder_payload(reminder: Reminder, episode: Episode, topic: str) -> dict[str, Any]:
@@ -51,6 +67,18 @@ def _queue(
     )
 
 
+def _wants(sub: WebhookSubscription, kind: str, topic: str) -> bool:
+    """Whether a subscription takes a reminder message: it names the kind or the topic (a
+    snooze ending is the raised message again, so subscribers of `reminder.raised` get it),
+    or it names nothing at all."""
+    if not sub.reminder_kinds:
+        return not sub.event_names  # subscribed to episode events only, or to everything
+    names = set(sub.reminder_kinds)
+    if topic == Topic.REMINDER_SNOOZE_ENDED and Topic.REMINDER_RAISED.value in names:
+        return True
+    return kind in names or topic in names
+
+
 def _subscriptions(session: Session) -> list[WebhookSubscription]:
     query = select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
     return list(session.scalars(query))
@@ -58,35 +86,40 @@ def _subscriptions(session: Session) -> list[WebhookSubscription]:
 
 def enqueue_reminder(
     session: Session, *, reminder: Reminder, episode: Episode, topic: str, now: dt.datetime,
-    email_to: str | None = None,
-) -> None:
-    """Queue a raised or escalated reminder for every matching webhook and the coordinator's
-    e-mail (or `email_to`, the lead clinician's address for escalations)."""
+    email_to: str | None = None, email_coordinator: bool = True, key_suffix: str = "",
+    skip: Collection[tuple[str, str]] = (),
+) -> int:
+    """Queue a reminder message for every matching webhook and for e-mail: `email_to` if
+    given, else the coordinator's address (unless `email_coordinator` is false, as for
+    escalations, which go to the lead clinician). `key_suffix` keeps a repeated message of the
+    same topic (a second snooze ending) distinct; `skip` holds (channel, target) pairs that
+    already have a message waiting. Returns how many rows were queued."""
     payload = reminder_payload(reminder, episode, topic)
+    queued = 0
     for sub in _subscriptions(session):
-        if sub.reminder_kinds and reminder.kind not in sub.reminder_kinds and (
-            topic not in sub.reminder_kinds
-        ):
+        if not _wants(sub, reminder.kind, topic) or ("webhook", str(sub.id)) in skip:
             continue
-        if not sub.reminder_kinds and sub.event_names:
-            continue  # subscribed to episode events only
-        _queue(session, key=f"{topic}-{reminder.id}-wh{sub.id}", topic=topic,
+        _queue(session, key=f"{topic}-{reminder.id}-wh{sub.id}{key_suffix}", topic=topic,
                channel="webhook", target=str(sub.id), payload=payload, now=now,
                reminder_id=reminder.id)
+        queued += 1
     address = email_to
-    if address is None and episode.coordinator:
+    if address is None and email_coordinator and episode.coordinator:
         address = session.scalar(
             select(User.email).where(User.username == episode.coordinator, User.active.is_(True))
         )
-    if address:
-        _queue(session, key=f"{topic}-{reminder.id}-mail", topic=topic, channel="email",
-               target=address, payload=payload, now=now, reminder_id=reminder.id)
+    if address and ("email", address) not in skip:
+        _queue(session, key=f"{topic}-{reminder.id}-mail{key_suffix}", topic=topic,
+               channel="email", target=address, payload=payload, now=now,
+               reminder_id=reminder.id)
+        queued += 1
+    return queued
 
 
 def enqueue_event(session: Session, *, event: EventRecord, now: dt.datetime) -> None:
     """Queue an episode event for the webhooks subscribed to its name."""
     payload = {
-        "type": "episode.event",
+        "type": Topic.EPISODE_EVENT.value,
         "event": {
             "id": event.id, "episode_id": event.episode_id, "name": event.name,
             "occurred_on": event.occurred_on.isoformat(), "source": event.source_state,
@@ -95,6 +128,6 @@ def enqueue_event(session: Session, *, event: EventRecord, now: dt.datetime) -> 
     }
     for sub in _subscriptions(session):
         if event.name in sub.event_names or "*" in sub.event_names:
-            _queue(session, key=f"event-{event.id}-wh{sub.id}", topic="episode.event",
+            _queue(session, key=f"event-{event.id}-wh{sub.id}", topic=Topic.EPISODE_EVENT.value,
                    channel="webhook", target=str(sub.id), payload=payload, now=now,
                    event_id=event.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -116,7 +117,7 @@ def count_by_state(session: Session, *, coordinator: str | None = None) -> dict[
     query = select(Episode.state, func.count()).group_by(Episode.state)
     if coordinator:
         query = query.where(Episode.coordinator == coordinator)
-    return {state: int(n) for state, n in session.execute(query).tuples()}
+    return {state: int(n) for state, n in session.execute(query)}
 
 
 def count_open_reminders_by_kind(
@@ -128,7 +129,7 @@ def count_open_reminders_by_kind(
     if coordinator:
         query = query.join(Episode, Episode.id == Reminder.episode_id).where(
             Episode.coordinator == coordinator)
-    return {kind: int(n) for kind, n in session.execute(query).tuples()}
+    return {kind: int(n) for kind, n in session.execute(query)}
 
 
 def open_reminders_of(session: Session, episode_ids: list[int]) -> dict[int, list[Reminder]]:
@@ -143,3 +144,17 @@ def open_reminders_of(session: Session, episode_ids: list[int]) -> dict[int, lis
     for reminder in session.scalars(query):
         found.setdefault(reminder.episode_id, []).append(reminder)
     return found
+
+
+def episodes_by_id(session: Session, ids: Collection[int]) -> dict[int, Episode]:
+    """Some episodes by id (with their patients), for a page that lists other things."""
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(Episode).where(Episode.id.in_(list(ids))))}
+
+
+def list_coordinators(session: Session) -> list[str]:
+    """The coordinators named on episodes, for filters."""
+    query = (select(Episode.coordinator).where(Episode.coordinator.is_not(None))
+             .distinct().order_by(Episode.coordinator))
+    return [name for name in session.scalars(query) if name]

@@ -188,7 +188,7 @@ def raise_due_reminders(
         rule = definition.milestone(MilestoneKind(milestone.kind))
         # A heads-up and its overdue may both have passed (after downtime): raise both now.
         while milestone.next_alert_at is not None and milestone.next_alert_at <= now:
-            kind = ReminderKind(milestone.next_alert_kind)
+            kind = ReminderKind(str(milestone.next_alert_kind))
             heads_up = kind == rule.heads_up_reminder and kind != rule.overdue_reminder
             due_on = milestone.due_on if heads_up else milestone.overdue_on
             made = raise_reminder(session, episode=episode, definition=definition, kind=kind,

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_secret: str = Field(default="", description="signs dashboard sessions; random if empty")
+    secure_cookies: bool = Field(default=False, description="dashboard cookie only over HTTPS")
     max_body_bytes: int = 256 * 1024
     scan_interval_seconds: int = 60
     deliver_interval_seconds: int = 10

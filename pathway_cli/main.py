@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import logging
+import random
 import secrets
 import sys
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select
 
+from api.server import serve
 from pathway import access
 from pathway.clock import utc_now
 from pathway.db import make_engine, make_sessionmaker, transaction
@@ -22,9 +25,12 @@ from pathway.definition import parse_definition
 from pathway.demo import make_demo
 from pathway.errors import PathwayError
 from pathway.models import Episode, User
-from pathway.reminders import raise_all_due
+from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
 from pathway.versions import add_version
+from scheduler.delivery import DeliveryConfig, deliver_until_idle
+from scheduler.jobs import reminders_tick
+from scheduler.process import run_blocking
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,13 +59,51 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _runtime(settings: Settings, as_of: str | None) -> Runtime:
+    runtime = Runtime.from_settings(settings)
+    if as_of:
+        fixed = _parse_time(as_of)
+        runtime.clock = lambda: fixed
+    return runtime
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings)
+    serve(Runtime.from_settings(settings), embedded_scheduler=not args.no_scheduler)
+    return 0
+
+
 def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
-    now = _parse_time(args.as_of) if args.as_of else utc_now()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with transaction(factory) as session:
-        result = raise_all_due(session, now=now)
+    runtime = _runtime(settings, args.as_of)
+    now = runtime.now()
+    tick = reminders_tick(runtime, now=now)
+    result = tick.scan
     print(f"scan as of {now.isoformat()}: examined={result.examined} raised={result.raised} "
           f"already_raised={result.already_raised}")
+    print(f"snoozes ended={tick.woke} escalated={tick.escalation.escalated}")
+    return 0
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    _log_to_stderr(settings)
+    run_blocking(Runtime.from_settings(settings))
+    return 0
+
+
+def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    _log_to_stderr(settings)
+    runtime = _runtime(settings, args.as_of)
+    config = DeliveryConfig.from_settings(settings)
+    result = deliver_until_idle(runtime, config, random.Random())
+    print(f"deliver: leased={result.leased} delivered={result.delivered} "
+          f"retrying={result.retrying} dead={result.dead} held={result.held} "
+          f"deferred={result.deferred}")
     return 0
 
 
@@ -149,9 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    serve_cmd = sub.add_parser("serve", help="migrate, then serve the API and the dashboard")
+    serve_cmd.add_argument("--no-scheduler", action="store_true",
+                           help="do not run the scheduler's jobs in this process")
+    serve_cmd.set_defaults(func=cmd_serve)
     scan = sub.add_parser("scan", help="run one scan for due reminders and print counts")
     scan.add_argument("--as-of", help="ISO time to scan as of (default: now)")
     scan.set_defaults(func=cmd_scan)
+    sub.add_parser("scheduler", help="run the scan, escalation and delivery jobs until stopped"
+                   ).set_defaults(func=cmd_scheduler)
+    deliver = sub.add_parser("deliver", help="deliver the outbox until nothing is due, once")
+    deliver.add_argument("--as-of", help="ISO time to deliver as of (default: now)")
+    deliver.set_defaults(func=cmd_deliver)
     demo = sub.add_parser("demo", help="add synthetic episodes over the last 200 days")
     demo.add_argument("--episodes", type=int, default=200)
     demo.add_argument("--seed", type=int, default=7)

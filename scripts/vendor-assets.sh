@@ -3,22 +3,33 @@
 # hospital networks are often closed).
 #
 # The built files are committed with their licences, so a fresh checkout runs offline with no
-# npm step. This script is how they are (re)made: it installs the exact versions pinned in
-# frontend/package-lock.json from the npm registry and copies the dist files over.
+# npm step: by default this script only checks them against SHA256SUMS and rebuilds them (from
+# the exact versions pinned in frontend/package-lock.json, via npm) when they are missing or
+# do not match.
 #
-#   scripts/vendor-assets.sh          rebuild api/static/vendor/ from frontend/package-lock.json
-#   scripts/vendor-assets.sh --check  verify the committed files against SHA256SUMS (offline)
+#   scripts/vendor-assets.sh            check; rebuild only if missing or changed
+#   scripts/vendor-assets.sh --check    check only (offline); exit 1 on a mismatch
+#   scripts/vendor-assets.sh --rebuild  always reinstall from the lockfile and copy
 #
 # To upgrade: edit frontend/package.json, run `npm install --ignore-scripts` in frontend/,
-# run this script, look at the pages, commit package*.json and api/static/vendor/ together.
+# run `scripts/vendor-assets.sh --rebuild`, look at the pages, and commit package*.json and
+# api/static/vendor/ together.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENDOR="$ROOT/api/static/vendor"
 
-if [ "${1:-}" = "--check" ]; then
-    cd "$VENDOR" && sha256sum --quiet -c SHA256SUMS && echo "vendor assets match SHA256SUMS"
-    exit 0
-fi
+mode=${1:-auto}
+check() { (cd "$VENDOR" && sha256sum --quiet --status -c SHA256SUMS 2>/dev/null); }
+case "$mode" in
+  --check)
+    if check; then echo "vendor assets match SHA256SUMS"; exit 0; fi
+    echo "vendor assets missing or changed: run scripts/vendor-assets.sh --rebuild" >&2; exit 1 ;;
+  auto)
+    if check; then exit 0; fi
+    echo "vendor assets missing or changed: rebuilding from frontend/package-lock.json" >&2 ;;
+  --rebuild) ;;
+  *) echo "usage: $0 [--check|--rebuild]" >&2; exit 2 ;;
+esac
 
 cd "$ROOT/frontend"
 npm ci --ignore-scripts --no-audit --no-fund

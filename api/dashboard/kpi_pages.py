@@ -1,0 +1,92 @@
+"""The KPIs of PATHWAY.md for a date range and coordinator: RAG bands, a bar per KPI against
+the green and amber lines, and a trend by month (cohorts by the month of day 0)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.dashboard.event_forms import parse_date
+from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, render
+from pathway.errors import InvalidData
+from pathway.kpis import KpiReport, compute_kpis
+from pathway.queries import list_coordinators
+from pathway.versions import current_version, load_definition
+
+router = APIRouter()
+DEFAULT_DAYS = 365
+MAX_DAYS = 5 * 366
+MAX_TREND_MONTHS = 24
+
+
+def _months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The calendar months overlapping [start, end], clipped to it (the last 24 at most)."""
+    months = []
+    first = start.replace(day=1)
+    while first <= end:
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        months.append((max(first, start), min(following - dt.timedelta(days=1), end)))
+        first = following
+    return months[-MAX_TREND_MONTHS:]
+
+
+def _trend(db: Session, board: Dashboard, start: dt.date, end: dt.date,
+           coordinator: str | None) -> dict[str, Any]:
+    labels: list[str] = []
+    series: dict[str, dict[str, Any]] = {}
+    for low, high in _months(start, end):
+        report = compute_kpis(db, start=low, end=high, now=board.now(),
+                              zone=board.runtime.settings.zone, coordinator=coordinator)
+        labels.append(low.strftime("%Y-%m"))
+        for kpi in report.kpis:
+            entry = series.setdefault(kpi.key, {"key": kpi.key, "title": kpi.title, "rates": []})
+            entry["rates"].append(round(kpi.rate * 100, 1) if kpi.rate is not None else None)
+    return {"labels": labels, "series": list(series.values())}
+
+
+def _bars(report: KpiReport) -> list[dict[str, Any]]:
+    return [{"key": k.key, "title": k.title, "band": k.band,
+             "rate": round(k.rate * 100, 1) if k.rate is not None else None,
+             "numerator": k.numerator, "denominator": k.denominator} for k in report.kpis]
+
+
+def _range(start: str, end: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    first = parse_date("start", start, required=False) or today - dt.timedelta(days=DEFAULT_DAYS)
+    last = parse_date("end", end, required=False) or today
+    if first > last:
+        raise InvalidData("start", "must not be after end")
+    if (last - first).days > MAX_DAYS:
+        raise InvalidData("start", "the range must be at most five years")
+    return first, last
+
+
+@router.get("/kpis")
+def kpi_page(
+    request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
+    start: str = "", end: str = "", coordinator: str = "",
+) -> Response:
+    """The KPI page."""
+    today = board.today()
+    who = coordinator.strip()[:120] or None
+    context: dict[str, Any] = {"coordinators": list_coordinators(db), "coordinator": who or "",
+                               "start": start, "end": end, "error": None, "report": None}
+    try:
+        first, last = _range(start, end, today)
+    except InvalidData as exc:
+        context["error"] = f"{exc.field}: {exc.reason}"
+        return render(request, board, "kpis.html", context, viewer=viewer, status_code=422)
+    definition = load_definition(db, current_version(db))
+    report = compute_kpis(db, start=first, end=last, now=board.now(),
+                          zone=board.runtime.settings.zone, coordinator=who)
+    bands = {"green": round(definition.kpi_bands.green * 100),
+             "amber": round(definition.kpi_bands.amber * 100)}
+    context.update({
+        "start": first.isoformat(), "end": last.isoformat(), "report": report, "bands": bands,
+        "chart": {"bars": _bars(report), "bands": bands,
+                  "trend": _trend(db, board, first, last, who)},
+    })
+    return render(request, board, "kpis.html", context, viewer=viewer)

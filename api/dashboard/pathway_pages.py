@@ -1,0 +1,42 @@
+"""The pathway page: the current version drawn from the state machine (Mermaid, rendered in
+the browser from a locally served copy), with its windows, reminder rules and seeds; and the
+admin page (users and API keys), for the admin role only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.dashboard.security import DIAGRAM_CSP
+from api.dashboard.web import AdminDep, DashboardDep, DbDep, ViewerDep, render
+from pathway.access import list_api_keys, list_users
+from pathway.diagram import mermaid, transitions
+from pathway.versions import current_version, list_versions, load_definition
+
+router = APIRouter()
+
+
+@router.get("/pathway")
+def pathway_page(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
+                 version: int | None = None) -> Response:
+    """The state machine as a diagram, and the rules of a pathway version."""
+    versions = list_versions(db)
+    known = {v.version for v in versions}
+    chosen = version if version in known else current_version(db)
+    definition = load_definition(db, chosen)
+    return render(request, board, "pathway.html", {
+        "diagram": mermaid(),
+        "transitions": transitions(),
+        "definition": definition,
+        "versions": versions,
+        "chosen": chosen,
+    }, viewer=viewer, csp=DIAGRAM_CSP)
+
+
+@router.get("/admin")
+def admin_page(request: Request, board: DashboardDep, db: DbDep, viewer: AdminDep) -> Response:
+    """Users and API keys (admins only; keys are shown by prefix, never in full)."""
+    return render(request, board, "admin.html", {
+        "users": list_users(db),
+        "api_keys": list_api_keys(db),
+    }, viewer=viewer)

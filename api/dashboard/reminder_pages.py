@@ -1,0 +1,169 @@
+"""Reminders across episodes (open, snoozed, acknowledged, escalated), the actions on one
+reminder (acknowledge, snooze, assign) and the dead-letter deliveries with retry.
+
+Every action calls the use cases of `pathway.reminder_actions` and `pathway.deliveries` (the
+integration API's), with the logged-in user as actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.dashboard.event_forms import parse_date
+from api.dashboard.web import (
+    DashboardDep,
+    DbDep,
+    FormDep,
+    ViewerDep,
+    flash,
+    redirect,
+    render,
+    safe_next,
+)
+from pathway.access import list_users
+from pathway.db import transaction
+from pathway.deliveries import list_deliveries, retry_delivery
+from pathway.errors import PathwayError
+from pathway.outbox import DEAD
+from pathway.queries import episodes_by_id
+from pathway.reminder_actions import (
+    ReminderCursor,
+    ReminderFilter,
+    acknowledge,
+    assign,
+    list_reminders,
+    snooze,
+)
+from pathway.vocabulary import Priority, ReminderKind
+
+router = APIRouter()
+PAGE_SIZE = 50
+#: The lists the page offers; "escalated" is any unresolved reminder that has escalated.
+VIEWS = ("open", "snoozed", "acknowledged", "escalated")
+
+
+@dataclass(frozen=True)
+class ReminderQuery:
+    """The reminders page's filters from the query string."""
+
+    view: str = "open"
+    kind: str = ""
+    priority: str = ""
+    mine: bool = False
+
+    def params(self) -> dict[str, str]:
+        raw = {"view": self.view, "kind": self.kind, "priority": self.priority,
+               "mine": "1" if self.mine else ""}
+        return {k: v for k, v in raw.items() if v}
+
+    def where(self, username: str) -> ReminderFilter:
+        status = None if self.view == "escalated" else self.view
+        return ReminderFilter(
+            status=status, unresolved=self.view == "escalated",
+            escalated=True if self.view == "escalated" else None,
+            kind=self.kind or None, priority=self.priority or None,
+            assigned_to=username if self.mine else None,
+        )
+
+
+@router.get("/reminders")
+def reminders_page(
+    request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
+    view: str = "open", kind: str = "", priority: str = "", mine: str = "", after: str = "",
+) -> Response:
+    """Reminders by status, most pressing first, and the dead letters."""
+    q = ReminderQuery(
+        view=view if view in VIEWS else "open",
+        kind=kind if kind in {k.value for k in ReminderKind} else "",
+        priority=priority if priority in {p.value for p in Priority} else "",
+        mine=mine == "1",
+    )
+    try:
+        cursor = ReminderCursor.decode(after) if after else None
+    except ValueError:
+        cursor = None
+    reminders, nxt = list_reminders(db, where=q.where(viewer.username), limit=PAGE_SIZE,
+                                    after=cursor)
+    episodes = episodes_by_id(db, {r.episode_id for r in reminders})
+    base = q.params()
+    return render(request, board, "reminders.html", {
+        "q": q,
+        "views": VIEWS,
+        "reminders": reminders,
+        "episodes": episodes,
+        "next_url": "/reminders?" + urlencode({**base, "after": nxt.encode()}) if nxt else None,
+        "first_url": "/reminders?" + urlencode(base) if cursor else None,
+        "kinds": [k.value for k in ReminderKind],
+        "priorities": [p.value for p in Priority],
+        "dead_letters": list_deliveries(db, status=DEAD, limit=100),
+        "usernames": [u.username for u in list_users(db) if u.active],
+        "this_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "snooze_default": board.today() + dt.timedelta(days=7),
+        "snooze_min": board.today() + dt.timedelta(days=1),
+    }, viewer=viewer)
+
+
+def _act(request: Request, board: DashboardDep, form: FormDep, done: str,
+         action: str, run: Callable[[Session], object]) -> Response:
+    back = safe_next(str(form.get("next", "")), "/reminders")
+    try:
+        with transaction(board.runtime.sessions) as session:
+            run(session)
+    except PathwayError as exc:
+        flash(request, f"Could not {action}: {exc}", "error")
+        return redirect(back)
+    flash(request, done)
+    return redirect(back)
+
+
+@router.post("/reminders/{reminder_id}/acknowledge")
+def post_acknowledge(
+    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+) -> Response:
+    """Acknowledge a reminder with an optional note."""
+    note = str(form.get("note", ""))
+    return _act(request, board, form, f"Reminder {reminder_id} acknowledged.", "acknowledge",
+                lambda s: acknowledge(s, reminder_id=reminder_id, actor=viewer.actor,
+                                      now=board.now(), note=note))
+
+
+@router.post("/reminders/{reminder_id}/snooze")
+def post_snooze(
+    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+) -> Response:
+    """Snooze a reminder until a date, with a reason."""
+    def run(session: Session) -> None:
+        until = parse_date("until", form.get("until"))
+        assert until is not None  # required=True raises instead
+        snooze(session, reminder_id=reminder_id, until=until,
+               reason=str(form.get("reason", "")), actor=viewer.actor, now=board.now(),
+               zone=board.runtime.settings.zone)
+    return _act(request, board, form, f"Reminder {reminder_id} snoozed.", "snooze", run)
+
+
+@router.post("/reminders/{reminder_id}/assign")
+def post_assign(
+    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+) -> Response:
+    """Assign a reminder to a person."""
+    assignee = str(form.get("assignee", ""))
+    return _act(request, board, form, f"Reminder {reminder_id} assigned to {assignee.strip()}.",
+                "assign", lambda s: assign(s, reminder_id=reminder_id, assignee=assignee,
+                                           actor=viewer.actor, now=board.now()))
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def post_retry(
+    request: Request, delivery_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+) -> Response:
+    """Send a dead letter again."""
+    return _act(request, board, form, f"Delivery {delivery_id} queued again.", "retry",
+                lambda s: retry_delivery(s, delivery_id=delivery_id, actor=viewer.actor,
+                                         now=board.now()))

@@ -1,0 +1,224 @@
+"""Plumbing shared by the dashboard's pages: who is logged in, sessions, forms, rendering.
+
+Pages read through a short-lived session; writes go through `transaction` (the edge owns the
+transaction) and call the same core use cases as the integration API, with the logged-in user
+as the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_token
+from pathway.clock import local_day
+from pathway.db import read_only
+from pathway.models import User
+from pathway.runtime import Runtime
+from pathway.vocabulary import Role
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+SESSION_USER = "user"
+FLASH_KEY = "flash"
+#: Roles that may log in to the dashboard (integrations use API keys, not the dashboard).
+DASHBOARD_ROLES = frozenset({Role.COORDINATOR.value, Role.CLINICIAN.value, Role.ADMIN.value})
+
+
+class LoginRequired(Exception):
+    """No logged-in user: the handler sends the browser to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class Forbidden(Exception):
+    """A logged-in user asked for something their role does not allow."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+
+
+class CsrfRefused(Exception):
+    """A form arrived without the session's CSRF token."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user, as the pages need them."""
+
+    username: str
+    role: str
+    display_name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+    @property
+    def actor(self) -> str:
+        """The actor recorded on every change this user makes."""
+        return f"user:{self.username}"
+
+
+@dataclass
+class Dashboard:
+    """What the dashboard's routes share: the runtime, the templates and the login throttle."""
+
+    runtime: Runtime
+    templates: Jinja2Templates
+    throttle: LoginThrottle
+
+    def now(self) -> dt.datetime:
+        return self.runtime.now()
+
+    def today(self) -> dt.date:
+        return local_day(self.runtime.now(), self.runtime.settings.zone)
+
+
+def make_templates() -> Jinja2Templates:
+    """Jinja2 with autoescaping on for every template (free text is never trusted)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["label"] = label
+    return Jinja2Templates(env=env)
+
+
+def label(value: object) -> str:
+    """A vocabulary name for people: `conservative_care` -> `conservative care`."""
+    return str(value).replace("_", " ") if value is not None else ""
+
+
+def dashboard(request: Request) -> Dashboard:
+    """The dashboard's shared state (set by `install`)."""
+    state: Dashboard = request.app.state.dashboard
+    return state
+
+
+DashboardDep = Annotated[Dashboard, Depends(dashboard)]
+
+
+def reader(runtime: Runtime) -> Session:
+    """A session that only reads (on SQLite it never holds the write lock); close it after."""
+    return read_only(runtime.sessions())
+
+
+def read_session(board: DashboardDep) -> Iterator[Session]:
+    """A session for reading a page; nothing is committed. Writes use their own transaction."""
+    session = reader(board.runtime)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+DbDep = Annotated[Session, Depends(read_session)]
+
+
+def _next_path(request: Request) -> str:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return request.url.path + query
+
+
+def current_viewer(request: Request, db: DbDep) -> Viewer:
+    """The logged-in, still active user; their role is read from the database each time."""
+    username = request.session.get(SESSION_USER)
+    user = None
+    if isinstance(username, str):
+        user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None or user.role not in DASHBOARD_ROLES:
+        request.session.pop(SESSION_USER, None)
+        raise LoginRequired(_next_path(request) if request.method == "GET" else "/")
+    return Viewer(user.username, user.role, user.display_name or user.username)
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
+def admin_viewer(viewer: ViewerDep) -> Viewer:
+    """The logged-in user if they are an admin."""
+    if not viewer.is_admin:
+        raise Forbidden(viewer)
+    return viewer
+
+
+AdminDep = Annotated[Viewer, Depends(admin_viewer)]
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token is checked against the session."""
+    form = await request.form()
+    if not csrf_ok(request.session, form.get(CSRF_FIELD)):
+        raise CsrfRefused()
+    return form
+
+
+FormDep = Annotated[FormData, Depends(checked_form)]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A same-site path to go back to (never an absolute or protocol-relative URL)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """Show a message on the next page (post/redirect/get)."""
+    request.session[FLASH_KEY] = {"kind": kind, "message": message}
+
+
+def redirect(path: str) -> RedirectResponse:
+    """See-other redirect after a POST."""
+    return RedirectResponse(path, status_code=303)
+
+
+def login_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(next_path, safe='')}", status_code=303)
+
+
+def render(
+    request: Request, board: Dashboard, template: str, context: dict[str, Any],
+    *, viewer: Viewer | None = None, status_code: int = 200, csp: str | None = None,
+) -> HTMLResponse:
+    """Render a page with what every page needs (viewer, CSRF token, flash, today)."""
+    page = {
+        "viewer": viewer,
+        "csrf_token": csrf_token(request.session),
+        "csrf_field": CSRF_FIELD,
+        "flash": request.session.pop(FLASH_KEY, None),
+        "today": board.today(),
+        "path": request.url.path,
+        **context,
+    }
+    response = board.templates.TemplateResponse(request, template, page, status_code=status_code)
+    if csp is not None:
+        response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+def error_page(
+    request: Request, board: Dashboard, *, status_code: int, title: str, message: str,
+    viewer: Viewer | None = None,
+) -> Response:
+    """A plain error page with a way back."""
+    return render(request, board, "error.html", {"title": title, "message": message},
+                  viewer=viewer, status_code=status_code)

@@ -1,0 +1,132 @@
+"""`Idempotency-Key` on POST: a retry with the same key and body gets the first response again.
+
+The record is written in the request's own transaction: a placeholder row is inserted before
+the route does anything (so a concurrent request with the same key waits on it, then replays),
+and filled with the response when the route succeeds. An error rolls the placeholder back with
+everything else, so a failed request may be retried with the same key. Keys are per caller.
+The same key with another body, method or path gets 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import JSONResponse, Response
+
+from api.auth import CallerDep
+from api.problems import ApiProblem
+from api.units import Unit, UnitDep
+from pathway.errors import InvalidData
+from pathway.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+STORED_HEADERS = ("location", "etag", "content-type")
+
+
+class IdempotentReplay(Exception):
+    """The request repeats an earlier one: answer with the stored response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        super().__init__("replayed")
+
+
+def body_fingerprint(body: bytes) -> str:
+    """SHA-256 of the body, JSON canonicalised so key order and spacing do not matter."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+        data = canonical.encode()
+    except (ValueError, RecursionError):
+        data = body
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Idempotency:
+    """The key of this request (if any) and where its response is remembered."""
+
+    unit: Unit
+    record: IdempotencyRecord | None = None
+
+    def reply(self, content: Any, *, status: int = 200,
+              headers: dict[str, str] | None = None) -> Response:
+        """A JSON response, remembered under the request's key."""
+        response = JSONResponse(jsonable_encoder(content), status_code=status,
+                                headers=headers or {})
+        if self.record is not None:
+            self.record.status_code = status
+            self.record.response_headers = {
+                k: v for k, v in response.headers.items() if k.lower() in STORED_HEADERS}
+            self.record.response_body = bytes(response.body).decode()
+            self.unit.session.flush()
+        return response
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = {k: v for k, v in record.response_headers.items() if k != "content-type"}
+    headers[REPLAYED] = "true"
+    return Response(record.response_body, status_code=record.status_code, headers=headers,
+                    media_type=record.response_headers.get("content-type", "application/json"))
+
+
+def _check(record: IdempotencyRecord, method: str, path: str, fingerprint: str) -> None:
+    if (record.method, record.path, record.body_hash) != (method, path, fingerprint):
+        raise InvalidData(HEADER, "this key was already used for a different request")
+    raise IdempotentReplay(_replay(record))
+
+
+def on_replay(request: Request, exc: Exception) -> Response:
+    """The exception handler that answers a repeated request with its stored response."""
+    assert isinstance(exc, IdempotentReplay)
+    return exc.response
+
+
+async def request_body(request: Request) -> bytes:
+    """The raw body (already read and size-checked by the body guard)."""
+    return await request.body()
+
+
+def idempotency(
+    request: Request,
+    unit: UnitDep,
+    caller: CallerDep,
+    body: Annotated[bytes, Depends(request_body)],
+    key: Annotated[str | None, Header(
+        alias=HEADER, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+        description="Makes the POST safe to retry: the same key and body replay the first "
+                    "response; the same key with another body gets 422.")] = None,
+) -> Idempotency:
+    """Replay a repeated request, refuse a reused key, or reserve the key for this one."""
+    if key is None:
+        return Idempotency(unit)
+    method, path, fingerprint = request.method, request.url.path, body_fingerprint(body)
+    session = unit.session
+    found = session.get(IdempotencyRecord, (caller.actor, key))
+    if found is not None:
+        _check(found, method, path, fingerprint)
+    record = IdempotencyRecord(actor=caller.actor, key=key, method=method, path=path,
+                               body_hash=fingerprint, status_code=0, response_headers={},
+                               response_body="", created_at=unit.now)
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request with this key committed first: answer as a retry of it.
+        session.rollback()
+        found = session.get(IdempotencyRecord, (caller.actor, key))
+        if found is not None:
+            _check(found, method, path, fingerprint)
+        raise ApiProblem(409, "idempotency-in-progress",
+                         "a request with this key is still being processed; retry",
+                         headers={"Retry-After": "1"}) from None
+    return Idempotency(unit, record)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

@@ -1,0 +1,111 @@
+"""Prometheus metrics in the text exposition format (0.0.4).
+
+Request counts are this process's own; everything else is counted from the database, so the
+figures are right however many API and scheduler processes run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+from starlette.responses import PlainTextResponse
+
+from pathway.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
+from pathway.outbox import DEAD, DELIVERED
+from pathway.reminders import OPEN_STATUSES
+from pathway.vocabulary import OPENED_EVENT, Fact, TransitionEvent
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+Labels = tuple[tuple[str, str], ...]
+
+
+class MetricsResponse(PlainTextResponse):
+    """Prometheus text."""
+
+    media_type = CONTENT_TYPE
+
+
+class RequestCounter:
+    """HTTP requests served by this process, by method, route template and status."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str, int]] = Counter()
+
+    def add(self, method: str, route: str, status: int) -> None:
+        """Count one request."""
+        self.counts[(method, route, status)] += 1
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _family(name: str, kind: str, help_text: str,
+            samples: Iterable[tuple[Labels, int]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+        lines.append(f"{name}{{{text}}} {value}" if text else f"{name} {value}")
+    return lines
+
+
+def _by(label: str, rows: Iterable[tuple[str, int]]) -> list[tuple[Labels, int]]:
+    return [(((label, value),), n) for value, n in rows]
+
+
+def _grouped(session: Session, column: ColumnElement[str],
+             where: ColumnElement[bool] | None = None) -> list[tuple[str, int]]:
+    query = select(column, func.count()).group_by(column)
+    if where is not None:
+        query = query.where(where)
+    return sorted((str(value), int(n)) for value, n in session.execute(query).tuples())
+
+
+def _failures(session: Session) -> list[tuple[str, int]]:
+    query = (select(Delivery.channel, func.count())
+             .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+             .where(DeliveryAttempt.ok.is_(False)).group_by(Delivery.channel))
+    return sorted((str(c), int(n)) for c, n in session.execute(query).tuples())
+
+
+def render(session: Session, requests: RequestCounter) -> str:
+    """Every metric family as Prometheus text."""
+    transitions = {e.value for e in TransitionEvent}
+    facts = {f.value for f in Fact}
+    events = _grouped(session, EventRecord.name)
+    delivered = Delivery.status == DELIVERED
+    request_samples = [((("method", m), ("route", r), ("status", str(s))), n)
+                       for (m, r, s), n in sorted(requests.counts.items())]
+    families = [
+        ("pathway_http_requests_total", "counter", "HTTP requests served by this process.",
+         request_samples),
+        ("pathway_episodes_opened_total", "counter", "Episodes opened.",
+         [((), sum(n for name, n in events if name == OPENED_EVENT))]),
+        ("pathway_transitions_total", "counter", "Transition events recorded, by event.",
+         _by("event", [(e, n) for e, n in events if e in transitions])),
+        ("pathway_facts_total", "counter", "Facts recorded, by fact.",
+         _by("fact", [(e, n) for e, n in events if e in facts])),
+        ("pathway_episodes", "gauge", "Episodes by current state.",
+         _by("state", _grouped(session, Episode.state))),
+        ("pathway_reminders_raised_total", "counter", "Reminders raised, by kind.",
+         _by("kind", _grouped(session, Reminder.kind))),
+        ("pathway_reminders_open", "gauge", "Reminders not yet resolved, by kind.",
+         _by("kind", _grouped(session, Reminder.kind, Reminder.status.in_(OPEN_STATUSES)))),
+        ("pathway_reminders_delivered_total", "counter",
+         "Reminder messages delivered, by channel.",
+         _by("channel", _grouped(session, Delivery.channel,
+                                 delivered & Delivery.reminder_id.is_not(None)))),
+        ("pathway_deliveries_delivered_total", "counter", "Messages delivered, by channel.",
+         _by("channel", _grouped(session, Delivery.channel, delivered))),
+        ("pathway_delivery_failures_total", "counter", "Failed delivery attempts, by channel.",
+         _by("channel", _failures(session))),
+        ("pathway_deliveries_dead", "gauge", "Dead letters waiting for an operator, by channel.",
+         _by("channel", _grouped(session, Delivery.channel, Delivery.status == DEAD))),
+    ]
+    lines: list[str] = []
+    for name, kind, help_text, samples in families:
+        lines += _family(name, kind, help_text, samples)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""Domain objects to API models; reads only, never changes anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.schemas import (
+    EpisodeOut,
+    EpisodeSummary,
+    EventOut,
+    MilestoneOut,
+    PatientOut,
+    ReminderActionOut,
+    ReminderDetail,
+    ReminderOut,
+)
+from api.units import Unit
+from pathway.clock import day_number, local_day
+from pathway.episodes import allowed_now
+from pathway.milestones import open_milestones
+from pathway.models import Episode, EventRecord, Milestone, Reminder, ReminderAction
+from pathway.reminders import OPEN_STATUSES
+from pathway.vocabulary import TRACK_FINAL_STATES
+
+DAY = dt.timedelta(days=1)
+
+
+def etag(episode: Episode) -> str:
+    """The episode's version as a strong entity tag."""
+    return f'"{episode.version}"'
+
+
+def summary(episode: Episode, unit: Unit) -> EpisodeSummary:
+    """The list view of an episode."""
+    today = local_day(unit.now, unit.zone)
+    return EpisodeSummary(
+        id=episode.id, state=episode.state, track_final=episode.state in TRACK_FINAL_STATES,
+        version=episode.version, pathway_version=episode.pathway_version,
+        identified_on=episode.identified_on, day=day_number(episode.identified_on, today),
+        coordinator=episode.coordinator, mrn=episode.patient.mrn,
+        next_milestone=episode.next_milestone, next_overdue_at=episode.next_overdue_at,
+        overdue=episode.next_overdue_at is not None and episode.next_overdue_at <= unit.now,
+    )
+
+
+def milestone_out(milestone: Milestone, now: dt.datetime) -> MilestoneOut:
+    """A milestone with whether (and how long) it is overdue."""
+    overdue = milestone.status == "open" and milestone.overdue_at <= now
+    return MilestoneOut(
+        id=milestone.id, kind=milestone.kind, status=milestone.status,
+        anchor_on=milestone.anchor_on, due_on=milestone.due_on,
+        overdue_on=milestone.overdue_on, overdue=overdue,
+        days_overdue=(now - milestone.overdue_at) // DAY if overdue else 0,
+        met_on=milestone.met_on,
+    )
+
+
+def open_reminders(session: Session, episode_id: int) -> list[Reminder]:
+    """The episode's reminders that are not resolved, oldest due first."""
+    query = (select(Reminder)
+             .where(Reminder.episode_id == episode_id, Reminder.status.in_(OPEN_STATUSES))
+             .order_by(Reminder.due_on, Reminder.id))
+    return list(session.scalars(query))
+
+
+def episode_out(episode: Episode, unit: Unit) -> EpisodeOut:
+    """The full view of an episode: state, what it accepts now, open work."""
+    session = unit.session
+    return EpisodeOut(
+        **summary(episode, unit).model_dump(),
+        patient=PatientOut.model_validate(episode.patient), levels=list(episode.levels),
+        intake=episode.intake,
+        allowed_events=allowed_now(episode),
+        milestones=[milestone_out(m, unit.now) for m in open_milestones(session, episode.id)],
+        reminders=[ReminderOut.model_validate(r) for r in open_reminders(session, episode.id)],
+        opened_at=episode.opened_at, updated_at=episode.updated_at,
+        closed_at=episode.closed_at,
+    )
+
+
+def event_out(record: EventRecord) -> EventOut:
+    """One row of the event log."""
+    return EventOut.model_validate(record)
+
+
+def reminder_detail(reminder: Reminder, history: list[ReminderAction]) -> ReminderDetail:
+    """A reminder with every step of its history."""
+    return ReminderDetail(
+        **ReminderOut.model_validate(reminder).model_dump(),
+        history=[ReminderActionOut.model_validate(a) for a in history],
+    )

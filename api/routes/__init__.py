@@ -1,0 +1,1 @@
+"""Routers of the integration API (/v1) and operations endpoints."""

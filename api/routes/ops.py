@@ -1,0 +1,39 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import text
+
+from api.auth import READ, Caller, require
+from api.metrics import CONTENT_TYPE, MetricsResponse, RequestCounter, render
+from api.schemas import Status
+from api.units import UnitDep
+
+router = APIRouter(tags=["operations"])
+Anyone = Annotated[Caller, Depends(require(*READ))]
+
+
+@router.get("/healthz", response_model=Status, summary="Liveness (no authentication)")
+def healthz() -> Status:
+    """The process answers; says nothing about the database."""
+    return Status(status="ok")
+
+
+@router.get("/readyz", response_model=Status, summary="Readiness: the database answers")
+def readyz(unit: UnitDep, caller: Anyone) -> Status:
+    """503 with Retry-After when the database cannot be reached."""
+    unit.session.execute(text("SELECT 1"))
+    return Status(status="ready")
+
+
+@router.get("/metrics", response_class=MetricsResponse, summary="Prometheus metrics",
+            responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format"}})
+def metrics(request: Request, unit: UnitDep, caller: Anyone) -> MetricsResponse:
+    """Requests (this process); transitions, reminders raised and delivered, delivery
+    failures and dead letters (from the database, so right across processes)."""
+    counter: RequestCounter = request.app.state.requests
+    return MetricsResponse(render(unit.session, counter))

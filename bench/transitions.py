@@ -1,0 +1,242 @@
+"""Workload 2, transitions in-process: open N episodes, then advance each through four steps.
+
+Every open and every step is its own transaction through the use cases (`open_episode`,
+`apply_event`), as an edge would run it. The clinical timeline is realistic: opened on day 0,
+conservative care on day 1, reassessment (persistent) on day 30, follow-up imaging (stable) on
+day 58, a bisphosphonate recorded on day 60. Between phases the scheduler's scan runs (untimed),
+as it would in production, so a step pays for what it resolves but not for the scan's backlog.
+
+Storage is measured on a separate database of `--storage-episodes` episodes built by the same
+use cases (in transactions of 500: the rows stored are the same) and reported as database size
+divided by episodes, with a per-table breakdown when SQLite's dbstat is available.
+
+    .venv/bin/python -m bench.transitions            # 10,000 episodes x 3 runs, storage at 100,000
+    .venv/bin/python -m bench.transitions --quick    # 1,000 episodes x 1 run, storage at 5,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.common import (
+    BenchDatabase,
+    backends,
+    base_parser,
+    fresh_database,
+    machine_line,
+    median,
+    ms,
+    percentile,
+    postgres_server_url,
+)
+from pathway.db import make_sessionmaker, transaction
+from pathway.episodes import apply_event, open_episode
+from pathway.reminders import raise_all_due
+
+ZONE = ZoneInfo("UTC")
+DAY0 = dt.date(2026, 3, 2)
+ACTOR = "bench"
+
+#: (event, day it happens, data): the workload of the issue, on a clinical timeline.
+STEPS: tuple[tuple[str, int, dict[str, Any]], ...] = (
+    ("start_conservative_care", 1, {}),
+    ("record_reassessment", 30, {"pain_score": 6, "symptoms": "persistent"}),
+    ("record_imaging", 58, {"modality": "mri", "finding": "stable"}),
+    ("record_therapy", 60, {"agent": "alendronate"}),
+)
+
+
+def at(day: int) -> dt.datetime:
+    """09:00 UTC on day `day` of the cohort."""
+    return dt.datetime.combine(DAY0 + dt.timedelta(days=day), dt.time(9), tzinfo=dt.UTC)
+
+
+def intake(index: int, prefix: str) -> dict[str, Any]:
+    """A plain intake: intact, no red flags, one level; the MRN is unique per run."""
+    return {
+        "patient": {"mrn": f"{prefix}{index:08d}"},
+        "levels": ["L1"] if index % 3 else ["T12", "L1"],
+        "identified_on": DAY0.isoformat(),
+        "cause": "osteoporotic",
+        "neuro_exam": "intact",
+        "red_flags": [],
+        "pain_score": 3 + index % 7,
+        "coordinator": f"coordinator{index % 8}",
+    }
+
+
+@dataclass
+class RunResult:
+    """One run's figures."""
+
+    opens_per_s: float
+    steps_per_s: float
+    open_latencies: list[float]
+    step_latencies: dict[str, list[float]] = field(default_factory=dict)
+    scan_raised: int = 0
+
+
+def _scan(factory: sessionmaker[Session], now: dt.datetime) -> int:
+    with transaction(factory) as session:
+        return raise_all_due(session, now=now).raised
+
+
+def _timed(calls: list[Callable[[], None]]) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for call in calls:
+        t0 = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - t0)
+    return time.perf_counter() - start, latencies
+
+
+def run_once(database: BenchDatabase, episodes: int, prefix: str) -> RunResult:
+    """Open `episodes` episodes and take each through the four steps."""
+    engine = database.engine()
+    factory = make_sessionmaker(engine)
+    ids: list[int] = []
+
+    def opener(index: int) -> Callable[[], None]:
+        def call() -> None:
+            with transaction(factory) as session:
+                ids.append(open_episode(session, intake=intake(index, prefix), actor=ACTOR,
+                                        now=at(0), zone=ZONE).id)
+        return call
+
+    open_time, open_lat = _timed([opener(i) for i in range(episodes)])
+    result = RunResult(episodes / open_time, 0.0, open_lat)
+    step_time = 0.0
+    for event, day, data in STEPS:
+        result.scan_raised += _scan(factory, at(day))
+
+        def stepper(episode_id: int, event: str = event, day: int = day,
+                    data: dict[str, Any] = data) -> Callable[[], None]:
+            def call() -> None:
+                with transaction(factory) as session:
+                    apply_event(session, episode_id=episode_id, event=event, data=data,
+                                actor=ACTOR, now=at(day), zone=ZONE,
+                                occurred_on=DAY0 + dt.timedelta(days=day))
+            return call
+
+        elapsed, lat = _timed([stepper(i) for i in ids])
+        step_time += elapsed
+        result.step_latencies[event] = lat
+    result.steps_per_s = len(ids) * len(STEPS) / step_time
+    engine.dispose()
+    return result
+
+
+def build_for_storage(database: BenchDatabase, episodes: int, batch: int = 500) -> None:
+    """The same rows as `run_once`, written in larger transactions to save time."""
+    engine = database.engine()
+    factory = make_sessionmaker(engine)
+    for first in range(0, episodes, batch):
+        with transaction(factory) as session:
+            ids = [open_episode(session, intake=intake(i, "S"), actor=ACTOR, now=at(0),
+                                zone=ZONE).id for i in range(first, min(first + batch, episodes))]
+        for event, day, data in STEPS:
+            with transaction(factory) as session:
+                raise_all_due(session, now=at(day))
+                for episode_id in ids:
+                    apply_event(session, episode_id=episode_id, event=event, data=data,
+                                actor=ACTOR, now=at(day), zone=ZONE,
+                                occurred_on=DAY0 + dt.timedelta(days=day))
+    engine.dispose()
+
+
+def table_sizes(database: BenchDatabase) -> dict[str, int]:
+    """Bytes per table including its indexes (SQLite dbstat or PostgreSQL's catalog)."""
+    engine = database.engine()
+    sizes: dict[str, int] = {}
+    with engine.connect() as conn:
+        if database.backend == "sqlite":
+            try:
+                rows = conn.execute(text(
+                    "SELECT coalesce(m.tbl_name, s.name), sum(s.pgsize) FROM dbstat s "
+                    "LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY 1"))
+            except Exception:  # noqa: BLE001 - dbstat is a compile-time option of SQLite
+                return {}
+        else:
+            rows = conn.execute(text(
+                "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r'"))
+        sizes = {str(name): int(size) for name, size in rows}
+    engine.dispose()
+    return sizes
+
+
+def report_storage(backend: str, postgres_url: str | None, episodes: int) -> None:
+    """Build `episodes` episodes and print bytes per episode, by table."""
+    database = fresh_database(backend, "storage", postgres_url)
+    try:
+        start = time.perf_counter()
+        build_for_storage(database, episodes)
+        built = time.perf_counter() - start
+        size = database.size_bytes()
+        print(f"  storage at {episodes:,} episodes: {size / episodes:,.0f} bytes/episode "
+              f"(database {size / 1e6:,.1f} MB; built in {built:,.0f} s)")
+        sizes = table_sizes(database)
+        for name, value in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]:
+            if value / episodes >= 1:
+                print(f"    {name:<22} {value / episodes:7,.0f} bytes/episode")
+    finally:
+        database.drop()
+
+
+def report(backend: str, results: list[RunResult]) -> None:
+    """Print the medians over runs."""
+    print(f"  opens/s  median {median([r.opens_per_s for r in results]):,.0f}   "
+          f"runs: {', '.join(f'{r.opens_per_s:,.0f}' for r in results)}")
+    print(f"  steps/s  median {median([r.steps_per_s for r in results]):,.0f}   "
+          f"runs: {', '.join(f'{r.steps_per_s:,.0f}' for r in results)}")
+    print(f"  {'latency (ms)':<26}{'p50':>9}{'p99':>9}")
+    p50 = median([percentile(r.open_latencies, 50) for r in results])
+    p99 = median([percentile(r.open_latencies, 99) for r in results])
+    print(f"  {'open_episode':<26}{ms(p50):>9}{ms(p99):>9}")
+    for event, _day, _data in STEPS:
+        p50 = median([percentile(r.step_latencies[event], 50) for r in results])
+        p99 = median([percentile(r.step_latencies[event], 99) for r in results])
+        print(f"  {event:<26}{ms(p50):>9}{ms(p99):>9}")
+    print(f"  reminders raised by the scans between phases: {results[-1].scan_raised:,}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--episodes", type=int, default=10_000)
+    parser.add_argument("--storage-episodes", type=int, default=100_000)
+    parser.set_defaults(backend="sqlite")
+    args: argparse.Namespace = parser.parse_args(argv)
+    if args.quick:
+        args.episodes, args.storage_episodes, args.runs = 1_000, 5_000, 1
+    postgres_url = postgres_server_url(args.postgres_url)
+    print(machine_line())
+    print(f"workload 2: {args.episodes:,} episodes opened, then 4 steps each; "
+          f"one transaction per open and per step; {args.runs} run(s)")
+    for backend in backends(args):
+        print(f"[{backend}]")
+        results = []
+        for run in range(args.runs):
+            database = fresh_database(backend, "transitions", postgres_url)
+            try:
+                results.append(run_once(database, args.episodes, prefix=f"R{run}-"))
+            finally:
+                database.drop()
+        report(backend, results)
+        if args.storage_episodes:
+            report_storage(backend, postgres_url, args.storage_episodes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The scheduler's jobs: plain functions of a `Runtime`, each owning its transactions.
+
+- `reminders_tick`: wake snoozed reminders whose date has come, raise the reminders whose
+  milestones fell due (one indexed query per batch, committed per batch so several processes
+  share the work and a crash loses at most one batch), then escalate the unattended ones.
+- `deliveries_tick`: deliver the outbox until nothing is due.
+
+`run_*` wrap them for APScheduler: they log counts (never patient data) and swallow every
+error, so a database outage costs a tick, not the process; the next tick retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from pathway.db import transaction
+from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
+from pathway.reminders import ScanResult, raise_due_reminders
+from pathway.runtime import Runtime
+from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
+
+log = logging.getLogger("pathway.scheduler")
+
+#: Milestones claimed (and committed) per scan batch.
+SCAN_BATCH = 200
+#: Reminders woken or escalated per batch.
+REMINDER_BATCH = 200
+
+
+@dataclass(frozen=True)
+class ReminderTick:
+    """What one reminders tick did."""
+
+    woke: int
+    scan: ScanResult
+    escalation: EscalationResult
+
+
+def scan(runtime: Runtime, *, now: dt.datetime | None = None,
+         batch: int = SCAN_BATCH) -> ScanResult:
+    """Raise every reminder due at `now` (default: the runtime's clock), committing per batch."""
+    at = now or runtime.now()
+    examined = raised = duplicates = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = raise_due_reminders(session, now=at, limit=batch)
+        examined += step.examined
+        raised += step.raised
+        duplicates += step.already_raised
+        if step.examined < batch:
+            return ScanResult(examined, raised, duplicates)
+
+
+def wake(runtime: Runtime, *, now: dt.datetime | None = None,
+         batch: int = REMINDER_BATCH) -> int:
+    """Reopen and re-deliver the snoozed reminders whose date has come."""
+    at = now or runtime.now()
+    total = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = wake_snoozed(session, now=at, limit=batch)
+        total += step
+        if step < batch:
+            return total
+
+
+def escalate(runtime: Runtime, *, now: dt.datetime | None = None,
+             batch: int = REMINDER_BATCH) -> EscalationResult:
+    """Escalate, once each, the reminders left unattended past their escalation time."""
+    at = now or runtime.now()
+    lead = runtime.settings.lead_clinician_email or None
+    escalated = cleared = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = escalate_due(session, now=at, lead_email=lead, limit=batch)
+        escalated += step.escalated
+        cleared += step.cleared
+        if step.escalated + step.cleared < batch:
+            return EscalationResult(escalated=escalated, cleared=cleared)
+
+
+def reminders_tick(runtime: Runtime, *, now: dt.datetime | None = None) -> ReminderTick:
+    """Wake, scan and escalate as of one instant."""
+    at = now or runtime.now()
+    woke = wake(runtime, now=at)
+    result = scan(runtime, now=at)
+    return ReminderTick(woke=woke, scan=result, escalation=escalate(runtime, now=at))
+
+
+def deliveries_tick(runtime: Runtime, config: DeliveryConfig, rng: random.Random) -> RoundResult:
+    """Deliver until nothing is due now."""
+    return deliver_until_idle(runtime, config, rng)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error's kind without its message: database errors carry SQL parameters, which may be
+    patient data, so only class names (and the SQLSTATE) reach the log."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return f"{type(exc).__name__}/{type(exc.orig).__name__}" + (f" [{code}]" if code else "")
+    return type(exc).__name__
+
+
+def _failed(job: str, exc: Exception) -> None:
+    if isinstance(exc, SQLAlchemyError):
+        log.warning("%s failed: %s; retrying next tick", job, describe_error(exc))
+        log.debug("%s failure", job, exc_info=True)
+    else:
+        log.exception("%s failed with an unexpected error; retrying next tick", job)
+
+
+def run_reminders(runtime: Runtime) -> ReminderTick | None:
+    """The reminders job as scheduled: never raises, logs counts."""
+    try:
+        tick = reminders_tick(runtime)
+    except Exception as exc:
+        _failed("reminders", exc)
+        return None
+    if tick.woke or tick.scan.examined or tick.escalation.escalated or tick.escalation.cleared:
+        log.info("reminders: examined=%d raised=%d already_raised=%d woke=%d escalated=%d",
+                 tick.scan.examined, tick.scan.raised, tick.scan.already_raised, tick.woke,
+                 tick.escalation.escalated)
+    return tick
+
+
+def run_deliveries(runtime: Runtime, config: DeliveryConfig,
+                   rng: random.Random) -> RoundResult | None:
+    """The deliveries job as scheduled: never raises, logs counts."""
+    try:
+        result = deliveries_tick(runtime, config, rng)
+    except Exception as exc:
+        _failed("deliveries", exc)
+        return None
+    if result.leased or result.held or result.dead:
+        log.info("deliveries: leased=%d delivered=%d retrying=%d dead=%d held=%d deferred=%d",
+                 result.leased, result.delivered, result.retrying, result.dead, result.held,
+                 result.deferred)
+    return result

@@ -1,0 +1,98 @@
+"""Authentication (401) and roles (403) on every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pathway import access
+from pathway.db import transaction
+from tests.api.support import ApiHarness
+from tests.builders import intake
+
+ALL = {"integration", "coordinator", "clinician", "admin"}
+
+# (method, path, body, roles allowed); `{e}` is an episode id, `{r}` one of its reminders.
+ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("GET", "/readyz", None, ALL),
+    ("GET", "/metrics", None, ALL),
+    ("POST", "/v1/episodes", {}, {"integration", "admin"}),
+    ("GET", "/v1/episodes", None, ALL),
+    ("GET", "/v1/episodes/{e}", None, ALL),
+    ("POST", "/v1/episodes/{e}/events", {"event": "record_contact",
+                                         "data": {"kind": "liaison_monitoring"}},
+     {"integration", "clinician", "admin"}),
+    ("GET", "/v1/episodes/{e}/events", None, ALL),
+    ("GET", "/v1/episodes/{e}/events/1", None, ALL),
+    ("GET", "/v1/episodes/{e}/fhir", None, ALL),
+    ("GET", "/v1/reminders", None, {"coordinator", "clinician", "admin"}),
+    ("GET", "/v1/reminders/{r}", None, {"coordinator", "clinician", "admin"}),
+    ("POST", "/v1/reminders/{r}/acknowledge", {}, {"coordinator", "clinician", "admin"}),
+    ("POST", "/v1/reminders/{r}/snooze", {"until": "2026-03-10", "reason": "waiting"},
+     {"coordinator", "clinician", "admin"}),
+    ("POST", "/v1/reminders/{r}/assign", {"assignee": "sam"}, {"coordinator", "admin"}),
+    ("GET", "/v1/pathway", None, ALL),
+    ("GET", "/v1/pathway/versions", None, ALL),
+    ("GET", "/v1/pathway/versions/1", None, ALL),
+    ("GET", "/v1/kpis", None, {"coordinator", "clinician", "admin"}),
+    ("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "event_names": ["*"]},
+     {"admin"}),
+    ("GET", "/v1/webhooks", None, {"admin"}),
+    ("GET", "/v1/deliveries", None, {"admin"}),
+]
+
+
+def _setup(api: ApiHarness) -> dict[str, int]:
+    """An episode opened late enough to have a reminder raised already."""
+    api.clock.to_day(5)
+    episode = api.open()
+    return {"e": episode["id"], "r": episode["reminders"][0]["id"]}
+
+
+def _call(api: ApiHarness, method: str, path: str, body: dict[str, Any] | None,
+          headers: dict[str, str]) -> Any:
+    if path == "/v1/episodes" and method == "POST":
+        body = intake()
+    return api.client.request(method, path, json=body, headers=headers)
+
+
+def test_every_route_but_healthz_needs_a_key(api: ApiHarness) -> None:
+    ids = _setup(api)
+    for method, path, body, _roles in ROUTES:
+        for headers in ({}, {"Authorization": "Bearer pw_not-a-key"},
+                        {"Authorization": "Basic dXNlcjpwdw=="}):
+            response = _call(api, method, path.format(**ids), body, headers)
+            assert response.status_code == 401, (method, path, headers)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_roles(api: ApiHarness, role: str) -> None:
+    ids = _setup(api)
+    for method, path, body, roles in ROUTES:
+        response = _call(api, method, path.format(**ids), body, api.auth(role))
+        if role in roles:
+            assert response.status_code < 400, (role, method, path, response.text)
+        else:
+            assert response.status_code == 403, (role, method, path, response.text)
+            assert response.json()["type"] == "urn:pathway:problem:forbidden"
+
+
+def test_revoked_key_is_refused(api: ApiHarness) -> None:
+    assert api.client.get("/v1/episodes", headers=api.auth("coordinator")).status_code == 200
+    with transaction(api.db.sessions) as session:
+        access.revoke_api_key(session, name=api.names["coordinator"], now=api.clock())
+    refused = api.client.get("/v1/episodes", headers=api.auth("coordinator"))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "unknown or revoked API key"
+
+
+def test_a_refused_write_changes_nothing(api: ApiHarness) -> None:
+    ids = _setup(api)
+    response = api.send(ids["e"], "start_conservative_care", 5, role="coordinator")
+    assert response.status_code == 403
+    episode = api.client.get(f"/v1/episodes/{ids['e']}", headers=api.auth()).json()
+    assert episode["state"] == "assessed" and episode["version"] == 1
