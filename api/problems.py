@@ -21,6 +21,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from pathway.errors import (
     ActionRefused,
@@ -36,6 +37,7 @@ from pathway.errors import (
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:pathway:problem:"
 RETRY_AFTER_SECONDS = 5
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 log = logging.getLogger("pathway.api")
 
 
@@ -159,12 +161,12 @@ def _on_validation(request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and route_methods and regex.match(request.url.path):
-            methods |= set(route_methods)
-    return ", ".join(sorted(methods))
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _on_http(request: Request, exc: Exception) -> Response:

@@ -4,12 +4,14 @@ reminders raised or resolved. Everything here runs inside the use case's transac
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pathway import rows
 from pathway.definition import PathwayDefinition
 from pathway.event_data import (
     DeclineTherapy,
@@ -21,7 +23,7 @@ from pathway.event_data import (
 from pathway.milestones import (
     MET_BY_EVENT,
     WATCHED_BY_STATE,
-    close_milestone,
+    closing_values,
     has_alerted,
     new_milestone,
     of_kind,
@@ -53,6 +55,8 @@ class EffectContext:
     zone: ZoneInfo
     now: dt.datetime
     actor: str
+    #: Episode columns the effects change; the use case writes them with its summary.
+    episode_changes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def occurred_on(self) -> dt.date:
@@ -62,16 +66,17 @@ class EffectContext:
         row = new_milestone(episode=self.episode, definition=self.definition, kind=kind,
                             anchor_on=anchor_on, zone=self.zone, now=self.now,
                             shift_days=shift_days)
-        self.session.add(row)
+        rows.insert_one(self.session, row)
         self.milestones.append(row)
         return row
 
-    def close(self, rows: list[Milestone], status: MilestoneStatus, on: dt.date) -> None:
+    def close(self, milestones: list[Milestone], status: MilestoneStatus, on: dt.date) -> None:
         # Only a milestone the scan has alerted on can have reminders to resolve: the others
         # close without a query.
-        alerted = [row for row in rows if has_alerted(row, self.definition)]
-        for row in rows:
-            close_milestone(row, status, on, self.now)
+        alerted = [m for m in milestones if has_alerted(m, self.definition)]
+        values = closing_values(status, on, self.now)
+        for milestone in milestones:
+            rows.update(self.session, milestone, values)
         resolution = "milestone_met" if status != MilestoneStatus.VOID else "no_longer_applies"
         resolve_for_milestones(self.session, alerted, resolution=resolution, actor=self.actor,
                                now=self.now)
@@ -117,14 +122,14 @@ def on_track_facts(ctx: EffectContext) -> None:
     """Facts carried by transitions: red flags, imaging records."""
     name = ctx.record.name
     if name == TransitionEvent.SUSPECT_MALIGNANCY:
-        ctx.episode.red_flags_open = True
+        ctx.episode_changes["red_flags_open"] = True
     elif name == TransitionEvent.EXCLUDE_MALIGNANCY:
-        ctx.episode.red_flags_open = False
+        ctx.episode_changes["red_flags_open"] = False
     elif name == TransitionEvent.RECORD_IMAGING:
         assert isinstance(ctx.data, RecordImaging)
-        ctx.session.add(ImagingRecord(episode_id=ctx.episode.id, modality=ctx.data.modality.value,
-                                      performed_on=ctx.occurred_on,
-                                      finding=ctx.data.finding.value, event_id=ctx.record.id))
+        rows.insert_one(ctx.session, ImagingRecord(
+            episode_id=ctx.episode.id, modality=ctx.data.modality.value,
+            performed_on=ctx.occurred_on, finding=ctx.data.finding.value, event_id=ctx.record.id))
 
 
 def on_fact(ctx: EffectContext) -> None:
@@ -138,7 +143,7 @@ def on_fact(ctx: EffectContext) -> None:
         status = MilestoneStatus(ctx.data.reason.value)
         ctx.close(ctx.open_of(MilestoneKind.OSTEOPOROSIS_THERAPY), status, ctx.occurred_on)
     elif name == Fact.RECORD_NEURO_CHANGE:
-        ctx.episode.neuro_intact = False
+        ctx.episode_changes["neuro_intact"] = False
         if ctx.episode.state != CareState.SURGICAL_REFERRAL:
             ctx.raise_now(ReminderKind.URGENT_SURGICAL_REVIEW)
     elif name == Fact.RECORD_SYMPTOM_CHANGE:
@@ -154,8 +159,9 @@ def on_fact(ctx: EffectContext) -> None:
 
 def _record_therapy(ctx: EffectContext, data: RecordTherapy) -> None:
     started_on = data.started_on or ctx.occurred_on
-    ctx.session.add(TherapyRecord(episode_id=ctx.episode.id, agent=data.agent.value,
-                                  started_on=started_on, dose=data.dose, event_id=ctx.record.id))
+    rows.insert_one(ctx.session, TherapyRecord(
+        episode_id=ctx.episode.id, agent=data.agent.value, started_on=started_on, dose=data.dose,
+        event_id=ctx.record.id))
     agent = data.agent
     if agent in ctx.definition.osteoporosis_agents:
         ctx.close(ctx.open_of(MilestoneKind.OSTEOPOROSIS_THERAPY), MilestoneStatus.MET, started_on)

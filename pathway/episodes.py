@@ -13,21 +13,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from pathway import rows
 from pathway.clock import local_day
 from pathway.effects import EffectContext, on_fact, on_track_facts, on_transition
 from pathway.errors import Conflict, InvalidData, NotFound, PreconditionFailed
 from pathway.event_data import EARLIEST_DATE, validate_event_data, validate_model
 from pathway.intake import IntakeAssessment
 from pathway.machine import CareTrack, allowed_events, fire
-from pathway.milestones import AT_INTAKE, alert_due, all_milestones, new_milestone, summarise
+from pathway.milestones import AT_INTAKE, alert_due, all_milestones, new_milestone, summary
 from pathway.models import Episode, EventRecord, ImagingRecord, Patient
 from pathway.reminders import raise_due_reminders
 from pathway.versions import current_version, load_definition
 from pathway.vocabulary import OPENED_EVENT, CareState, Fact, MilestoneStatus, TransitionEvent
+
+_TRANSITIONS = frozenset(e.value for e in TransitionEvent)
+_PATIENT_ON_USE = (lazyload(Episode.patient),)
+_FACTS = frozenset(f.value for f in Fact)
 
 
 def care_track(episode: Episode) -> CareTrack:
@@ -46,12 +50,13 @@ def allowed_now(episode: Episode) -> list[str]:
     return allowed_events(care_track(episode))
 
 
-def get_episode(session: Session, episode_id: int) -> Episode:
-    """One episode or NotFound."""
-    episode = session.get(Episode, episode_id) if 0 < episode_id < 2**63 else None
-    if episode is None:
+def get_episode(session: Session, episode_id: int, *, with_patient: bool = True) -> Episode:
+    """One episode or NotFound (its patient loaded on first use unless `with_patient`)."""
+    options = () if with_patient else _PATIENT_ON_USE
+    found = session.get(Episode, episode_id, options=options) if 0 < episode_id < 2**63 else None
+    if found is None:
         raise NotFound("episode", episode_id)
-    return episode
+    return found
 
 
 def _check_date(field: str, value: dt.date, *, today: dt.date, not_before: dt.date) -> None:
@@ -67,9 +72,9 @@ _PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))
 def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.datetime) -> Patient:
     patient = session.scalar(_PATIENT_BY_MRN, {"mrn": intake.patient.mrn})
     if patient is None:
-        patient = Patient(mrn=intake.patient.mrn, name=intake.patient.name,
-                          birth_date=intake.patient.birth_date, created_at=now)
-        session.add(patient)
+        patient = rows.insert_one(session, Patient(
+            mrn=intake.patient.mrn, name=intake.patient.name,
+            birth_date=intake.patient.birth_date, created_at=now))
     return patient
 
 
@@ -93,35 +98,34 @@ def open_episode(
     definition = load_definition(session, version)
     patient = _find_or_add_patient(session, intake, now)
     episode = Episode(
-        state=CareState.ASSESSED.value, pathway_version=version,
+        patient_id=patient.id, state=CareState.ASSESSED.value, pathway_version=version,
         version=1, identified_on=intake.identified_on, coordinator=intake.coordinator,
         levels=list(intake.levels), intake=intake.model_dump(mode="json", exclude={"patient"}),
         neuro_intact=intake.neuro_intact, instability=intake.instability,
         cord_compression=intake.cord_compression, red_flags_open=bool(intake.red_flags),
-        opened_at=now, updated_at=now,
+        opened_at=now, updated_at=now, closed_at=None,
     )
-    episode.patient = patient
-    session.add(episode)
-    session.flush()  # the patient (if new) and the episode get their ids
-    record = EventRecord(
+    milestones = [new_milestone(episode=episode, definition=definition, kind=kind,
+                                anchor_on=intake.identified_on, zone=zone, now=now)
+                  for kind in AT_INTAKE]
+    for key, value in summary(milestones).items():
+        setattr(episode, key, value)
+    rows.insert_one(session, episode)
+    set_committed_value(episode, "patient", patient)
+    record = rows.insert_one(session, EventRecord(
         episode_id=episode.id, seq=1, name=OPENED_EVENT, occurred_on=intake.identified_on,
         recorded_at=now, actor=actor, source_state=None, target_state=episode.state,
         data=episode.intake,
-    )
-    session.add(record)
+    ))
     if intake.initial_imaging is not None:
-        session.flush()  # the imaging record points at the event
         img = intake.initial_imaging
-        session.add(ImagingRecord(
+        rows.insert_one(session, ImagingRecord(
             episode_id=episode.id, modality=img.modality.value, performed_on=img.performed_on,
             finding=img.finding.value if img.finding else None, event_id=record.id))
-    rows = [new_milestone(episode=episode, definition=definition, kind=kind,
-                          anchor_on=intake.identified_on, zone=zone, now=now)
-            for kind in AT_INTAKE]
-    session.add_all(rows)
-    summarise(episode, rows)
-    session.flush()
-    if alert_due(rows, now):  # opened late: raise at once whatever is already due
+    for milestone in milestones:
+        milestone.episode_id = episode.id
+    rows.insert_all(session, milestones)
+    if alert_due(milestones, now):  # opened late: raise at once whatever is already due
         raise_due_reminders(session, now=now, episode_id=episode.id)
     return episode
 
@@ -142,7 +146,7 @@ def apply_event(
     expected_version: int | None = None,
 ) -> AppliedEvent:
     """Apply a transition event or a fact to an episode, or raise a domain error."""
-    episode = get_episode(session, episode_id)
+    episode = get_episode(session, episode_id, with_patient=False)
     if expected_version is not None and expected_version != episode.version:
         raise PreconditionFailed(expected_version, episode.version)
     payload = validate_event_data(event, data)
@@ -151,37 +155,37 @@ def apply_event(
     _check_date("occurred_on", when, today=today, not_before=episode.identified_on)
     source = episode.state
     track = care_track(episode)
-    if event in {e.value for e in TransitionEvent}:
+    if event in _TRANSITIONS:
         target = fire(track, event, payload.model_dump(mode="json"))
     else:
         target = source
         if source == CareState.CLOSED:
             fire(track, event, {})  # always refused: names the state and what is allowed
     definition = load_definition(session, episode.pathway_version)
-    milestones = all_milestones(session, episode.id)
-    seq = episode.version + 1
-    record = EventRecord(
-        episode_id=episode.id, seq=seq, name=event, occurred_on=when, recorded_at=now,
-        actor=actor, source_state=source, target_state=target,
-        data=payload.model_dump(mode="json", exclude_none=True),
-    )
-    session.add(record)
-    episode.state = target
-    episode.version = seq
-    episode.updated_at = now
+    # Claim the next version first: a concurrent writer of this episode waits here (its row
+    # lock) and then finds the version moved on, before anything else is written.
+    claimed: dict[str, Any] = {"state": target, "updated_at": now}
     if target == CareState.CLOSED:
-        episode.closed_at = now
-    _flush_or_conflict(session)  # the version check, before any effect
+        claimed["closed_at"] = now
+    if not rows.claim_version(session, episode, episode.version + 1, claimed):
+        raise Conflict("the episode was changed by someone else; reload and retry")
+    record = rows.insert_one(session, EventRecord(
+        episode_id=episode.id, seq=episode.version, name=event, occurred_on=when,
+        recorded_at=now, actor=actor, source_state=source, target_state=target,
+        data=payload.model_dump(mode="json", exclude_none=True),
+    ))
     ctx = EffectContext(session=session, episode=episode, definition=definition, record=record,
-                        data=payload, milestones=milestones, zone=zone, now=now, actor=actor)
-    if event in {f.value for f in Fact}:
+                        data=payload, milestones=all_milestones(session, episode.id), zone=zone,
+                        now=now, actor=actor)
+    if event in _FACTS:
         on_fact(ctx)
     else:
         on_track_facts(ctx)
         if source != target or _is_rearm(event, payload.model_dump()):
             on_transition(ctx, source, target)
-    summarise(episode, [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN])
-    _flush_or_conflict(session)
+    open_now = [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN]
+    changes = {**ctx.episode_changes, **summary(open_now)}
+    rows.update(session, episode, {k: v for k, v in changes.items() if getattr(episode, k) != v})
     # The episode's milestones are all in hand: scan it only if one of them is due.
     if alert_due(ctx.milestones, now):
         raise_due_reminders(session, now=now, episode_id=episode.id)
@@ -190,13 +194,6 @@ def apply_event(
 
 def _is_rearm(event: str, data: dict[str, Any]) -> bool:
     return event == TransitionEvent.REVIEW_AUGMENTATION and data.get("decision") == "continue"
-
-
-def _flush_or_conflict(session: Session) -> None:
-    try:
-        session.flush()
-    except (StaleDataError, IntegrityError) as exc:
-        raise Conflict("the episode was changed by someone else; reload and retry") from exc
 
 
 def history(session: Session, episode_id: int) -> list[EventRecord]:

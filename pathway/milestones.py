@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -134,15 +135,16 @@ def new_milestone(
     )
 
 
-def close_milestone(
-    milestone: Milestone, status: MilestoneStatus, on: dt.date, now: dt.datetime
-) -> None:
-    """Mark a milestone met, declined or void; it leaves the scheduler's index."""
-    milestone.status = status.value
-    milestone.met_on = on if status != MilestoneStatus.VOID else None
-    milestone.closed_at = now
-    milestone.next_alert_at = None
-    milestone.next_alert_kind = None
+def closing_values(status: MilestoneStatus, on: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The column values of a milestone met, declined or void: it leaves the scheduler's
+    index. (Written with `rows.update`, which keeps the loaded object in step.)"""
+    return {
+        "status": status.value,
+        "met_on": on if status != MilestoneStatus.VOID else None,
+        "closed_at": now,
+        "next_alert_at": None,
+        "next_alert_kind": None,
+    }
 
 
 def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
@@ -171,9 +173,11 @@ def of_kind(milestones: Iterable[Milestone], kind: MilestoneKind) -> list[Milest
     return [m for m in milestones if m.kind == kind.value]
 
 
-def summarise(episode: Episode, open_rows: Iterable[Milestone]) -> None:
-    """Refresh the episode's denormalised next-overdue columns from its open milestones."""
-    # Rows opened in this transaction have no id yet; they come after the stored ones.
-    soonest = min(open_rows, key=lambda m: (m.overdue_at, m.id or 2**63), default=None)
-    episode.next_overdue_at = soonest.overdue_at if soonest else None
-    episode.next_milestone = soonest.kind if soonest else None
+def summary(open_rows: Iterable[Milestone]) -> dict[str, Any]:
+    """The episode's denormalised next-overdue columns, from its open milestones."""
+    # Rows are compared by id on a tie; all have one (they are inserted as they are opened).
+    soonest = min(open_rows, key=lambda m: (m.overdue_at, m.id or 0), default=None)
+    return {
+        "next_overdue_at": soonest.overdue_at if soonest else None,
+        "next_milestone": soonest.kind if soonest else None,
+    }

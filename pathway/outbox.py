@@ -8,7 +8,8 @@ receiver uses to drop duplicates (the webhook-id header; the e-mail Message-ID).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -84,19 +85,43 @@ def _subscriptions(session: Session) -> list[WebhookSubscription]:
     return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who may receive reminder messages: the active webhook subscriptions and the
+    coordinators' e-mail addresses. Loaded once per batch, so raising a thousand reminders
+    does not query them a thousand times."""
+
+    subscriptions: list[WebhookSubscription]
+    emails: dict[str, str]
+
+
+def load_audience(session: Session, coordinators: Iterable[str | None]) -> Audience:
+    """The subscriptions and the active e-mail addresses of `coordinators`."""
+    names = {c for c in coordinators if c}
+    emails: dict[str, str] = {}
+    if names:
+        query = select(User.username, User.email).where(
+            User.username.in_(names), User.active.is_(True), User.email.is_not(None))
+        emails = {name: email for name, email in session.execute(query) if email}
+    return Audience(subscriptions=_subscriptions(session), emails=emails)
+
+
 def enqueue_reminder(
     session: Session, *, reminder: Reminder, episode: Episode, topic: str, now: dt.datetime,
     email_to: str | None = None, email_coordinator: bool = True, key_suffix: str = "",
-    skip: Collection[tuple[str, str]] = (),
+    skip: Collection[tuple[str, str]] = (), audience: Audience | None = None,
 ) -> int:
     """Queue a reminder message for every matching webhook and for e-mail: `email_to` if
     given, else the coordinator's address (unless `email_coordinator` is false, as for
     escalations, which go to the lead clinician). `key_suffix` keeps a repeated message of the
     same topic (a second snooze ending) distinct; `skip` holds (channel, target) pairs that
-    already have a message waiting. Returns how many rows were queued."""
+    already have a message waiting; `audience` saves the look-ups when queuing many.
+    Returns how many rows were queued."""
+    if audience is None:
+        audience = load_audience(session, [episode.coordinator] if email_coordinator else [])
     payload = reminder_payload(reminder, episode, topic)
     queued = 0
-    for sub in _subscriptions(session):
+    for sub in audience.subscriptions:
         if not _wants(sub, reminder.kind, topic) or ("webhook", str(sub.id)) in skip:
             continue
         _queue(session, key=f"{topic}-{reminder.id}-wh{sub.id}{key_suffix}", topic=topic,
@@ -105,9 +130,7 @@ def enqueue_reminder(
         queued += 1
     address = email_to
     if address is None and email_coordinator and episode.coordinator:
-        address = session.scalar(
-            select(User.email).where(User.username == episode.coordinator, User.active.is_(True))
-        )
+        address = audience.emails.get(episode.coordinator)
     if address and ("email", address) not in skip:
         _queue(session, key=f"{topic}-{reminder.id}-mail{key_suffix}", topic=topic,
                channel="email", target=address, payload=payload, now=now,

@@ -23,7 +23,7 @@ class EpisodeFilter:
     mrn: str | None = None
     due_before: dt.datetime | None = None
     # Worklist filters (the dashboard): not closed, an open reminder of a kind or priority,
-    # and MRN search by prefix.
+    # and MRN search by prefix (case-insensitive).
     open_only: bool = False
     reminder_kind: str | None = None
     reminder_priority: str | None = None
@@ -68,7 +68,7 @@ def _filtered(query: Select[Episode], f: EpisodeFilter) -> Select[Episode]:
         query = query.where(Episode.state != CareState.CLOSED.value)
     if f.mrn_prefix:
         query = query.where(Episode.patient_id.in_(
-            select(Patient.id).where(Patient.mrn.startswith(f.mrn_prefix, autoescape=True))))
+            select(Patient.id).where(Patient.mrn.istartswith(f.mrn_prefix, autoescape=True))))
     if f.reminder_kind or f.reminder_priority:
         query = query.where(_has_open_reminder(f.reminder_kind, f.reminder_priority))
     return query

@@ -2,14 +2,22 @@
 
 Raising is an insert that ignores conflicts on (episode, kind, due date), so however many
 scheduler processes scan, a reminder is raised once; on PostgreSQL the due milestones are
-claimed with `FOR UPDATE SKIP LOCKED` so several processes share the work.
+claimed with `FOR UPDATE SKIP LOCKED` so several processes share the work. A batch is raised
+with one multi-row insert, and its history rows and outbox rows are flushed together, so a
+scan costs a handful of statements per batch rather than several per reminder.
+
+Why a scan and an event on the same milestone cannot leave an open reminder behind: the scan
+holds the milestone's row lock from claim to commit. An event that meets the milestone
+updates that row (blocking until the scan commits) before it looks for open reminders to
+resolve, and under READ COMMITTED that look-up sees the scan's committed reminder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition
 from pathway.models import Episode, Milestone, Reminder, ReminderAction
-from pathway.outbox import enqueue_reminder
+from pathway.outbox import Topic, enqueue_reminder, load_audience
 from pathway.versions import load_definition
 from pathway.vocabulary import MilestoneKind, MilestoneStatus, ReminderKind, ReminderStatus
 
@@ -35,16 +43,60 @@ class ScanResult:
     already_raised: int
 
 
-def _insert_ignoring_conflict(session: Session, values: dict[str, object]) -> int | None:
+@dataclass(frozen=True)
+class DueReminder:
+    """A reminder to raise: its episode, kind, due date and the milestone behind it."""
+
+    episode: Episode
+    definition: PathwayDefinition
+    kind: ReminderKind
+    due_on: dt.date
+    milestone_id: int | None = None
+
+
+def _row(due: DueReminder, now: dt.datetime) -> dict[str, Any]:
+    rule = due.definition.reminder(due.kind)
+    escalate_at = (now + dt.timedelta(days=due.definition.escalation_days) if rule.escalates
+                   else None)
+    return dict(
+        episode_id=due.episode.id, milestone_id=due.milestone_id, kind=due.kind.value,
+        due_on=due.due_on, priority=rule.priority.value, status=ReminderStatus.OPEN.value,
+        rule=rule.rule, seeds=list(rule.seeds), raised_at=now, escalate_at=escalate_at,
+    )
+
+
+def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(Reminder)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
         .returning(Reminder.id)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    return list(session.scalars(stmt))
+
+
+def raise_reminders(
+    session: Session, dues: Sequence[DueReminder], *, now: dt.datetime,
+    actor: str = SYSTEM_ACTOR,
+) -> list[Reminder]:
+    """Raise each reminder once for (episode, kind, due date), keep the step and queue its
+    messages; returns the reminders newly raised (those already raised are skipped)."""
+    if not dues:
+        return []
+    ids = _insert_ignoring_conflicts(session, [_row(d, now) for d in dues])
+    if not ids:
+        return []
+    reminders = list(session.scalars(
+        select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.id)))
+    episodes = {d.episode.id: d.episode for d in dues}
+    audience = load_audience(session, {e.coordinator for e in episodes.values()})
+    for reminder in reminders:
+        record_action(session, reminder, actor=actor, action="raised", now=now, detail={})
+        enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
+                         topic=Topic.REMINDER_RAISED.value, now=now, audience=audience)
+    return reminders
 
 
 def raise_reminder(
@@ -59,29 +111,9 @@ def raise_reminder(
     actor: str = SYSTEM_ACTOR,
 ) -> Reminder | None:
     """Raise a reminder once for (episode, kind, due date); None if it already exists."""
-    rule = definition.reminder(kind)
-    escalate_at = now + dt.timedelta(days=definition.escalation_days) if rule.escalates else None
-    reminder_id = _insert_ignoring_conflict(
-        session,
-        dict(
-            episode_id=episode.id,
-            milestone_id=milestone_id,
-            kind=kind.value,
-            due_on=due_on,
-            priority=rule.priority.value,
-            status=ReminderStatus.OPEN.value,
-            rule=rule.rule,
-            seeds=list(rule.seeds),
-            raised_at=now,
-            escalate_at=escalate_at,
-        ),
-    )
-    if reminder_id is None:
-        return None
-    reminder = session.get_one(Reminder, reminder_id)
-    record_action(session, reminder, actor=actor, action="raised", now=now, detail={})
-    enqueue_reminder(session, reminder=reminder, episode=episode, topic="reminder.raised", now=now)
-    return reminder
+    made = raise_reminders(session, [DueReminder(episode, definition, kind, due_on,
+                                                 milestone_id)], now=now, actor=actor)
+    return made[0] if made else None
 
 
 def record_action(
@@ -181,7 +213,7 @@ def raise_due_reminders(
             select(Episode).where(Episode.id.in_({m.episode_id for m in due}))
         )
     }
-    raised = duplicates = 0
+    dues: list[DueReminder] = []
     for milestone in due:
         episode = episodes[milestone.episode_id]
         definition = load_definition(session, episode.pathway_version)
@@ -191,13 +223,11 @@ def raise_due_reminders(
             kind = ReminderKind(str(milestone.next_alert_kind))
             heads_up = kind == rule.heads_up_reminder and kind != rule.overdue_reminder
             due_on = milestone.due_on if heads_up else milestone.overdue_on
-            made = raise_reminder(session, episode=episode, definition=definition, kind=kind,
-                                  due_on=due_on, now=now, milestone_id=milestone.id)
-            raised += made is not None
-            duplicates += made is None
+            dues.append(DueReminder(episode, definition, kind, due_on, milestone.id))
             _advance(milestone, definition, kind)
+    raised = raise_reminders(session, dues, now=now)
     session.flush()
-    return ScanResult(len(due), raised, duplicates)
+    return ScanResult(len(due), len(raised), len(dues) - len(raised))
 
 
 def raise_all_due(session: Session, *, now: dt.datetime, batch: int = 1000) -> ScanResult:

@@ -28,9 +28,12 @@ def load_definition(session: Session, version: int) -> PathwayDefinition:
     return definition
 
 
+_NEWEST = select(func.max(PathwayVersion.version))  # built once: it runs for every opening
+
+
 def current_version(session: Session) -> int:
     """The newest stored version: what new episodes start on."""
-    newest = session.scalar(select(func.max(PathwayVersion.version)))
+    newest = session.scalar(_NEWEST)
     if newest is None:
         raise NotFound("pathway version", "any (run `pathway migrate`)")
     return int(newest)

@@ -87,7 +87,8 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
 def _log_to_stderr(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "httpx", "httpcore"):  # a line per run or request
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:

@@ -93,7 +93,7 @@ def episode_page(
 def _refusal(exc: PathwayError, event: str) -> tuple[int, dict[str, Any]]:
     """How a failed event is shown: HTTP status and what the error box says."""
     if isinstance(exc, TransitionRefused):
-        return 409, {"title": f"“{event}” was refused", "state": exc.state,
+        return 409, {"title": f"“{event}” was refused", "event": exc.event, "state": exc.state,
                      "reason": exc.reason, "allowed": exc.allowed, "message": str(exc)}
     if isinstance(exc, InvalidData):
         return 422, {"title": f"“{event}” needs a correction", "field": exc.field,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import socket
 import threading
@@ -12,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.app import create_app
 from api.dashboard import install
-from pathway import access
 from pathway.db import transaction
+from pathway.models import User
 from pathway.runtime import Runtime
 from pathway.settings import Settings
 from tests.support.databases import TestDatabase
@@ -43,12 +45,19 @@ def make_runtime(db: TestDatabase, clock: Callable[[], dt.datetime]) -> Runtime:
                    sessions=db.sessions, clock=clock)
 
 
+@functools.cache
+def _password_hash() -> str:
+    # argon2 is slow on purpose: hash the test password once per run, not once per user.
+    return PasswordHasher().hash(PASSWORD)
+
+
 def add_users(db: TestDatabase, now: dt.datetime) -> None:
-    """One user per dashboard role, all with PASSWORD."""
+    """One user per dashboard role, all with PASSWORD (`pathway.access` verifies them)."""
     with transaction(db.sessions) as session:
-        for username, role in USERS.items():
-            access.create_user(session, username=username, password=PASSWORD, role=role,
-                               now=now, display_name=username.title())
+        session.add_all(
+            User(username=username, password_hash=_password_hash(), role=role, active=True,
+                 display_name=username.title(), created_at=now)
+            for username, role in USERS.items())
 
 
 def csrf_of(html: str) -> str:
