@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,8 +18,14 @@ from pathway.vocabulary import Role
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "pw_"
-# Verifying against a fixed hash when the user does not exist keeps timing uniform.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying against a fixed hash when the user does not exist keeps timing uniform; made
+    on first use, not at import (argon2 costs half a second of CPU: every process start and
+    every CLI command paid it)."""
+    return _hasher.hash("not-a-real-password")
 
 
 def _role(role: str) -> Role:
@@ -50,7 +57,7 @@ def verify_user(session: Session, *, username: str, password: str) -> User | Non
     """The active user with these credentials, or None."""
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return user

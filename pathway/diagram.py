@@ -7,6 +7,8 @@ are marked, and `closed` (the machine's only final state) leads to the end marke
 
 from __future__ import annotations
 
+from functools import cache
+
 from statemachine import State
 
 from pathway.machine import FractureCareMachine
@@ -30,8 +32,9 @@ def transitions() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+@cache
 def mermaid() -> str:
-    """A Mermaid `stateDiagram-v2` of the fracture-care track."""
+    """A Mermaid `stateDiagram-v2` of the fracture-care track (the class never changes)."""
     lines = ["stateDiagram-v2"]
     states: list[State] = list(FractureCareMachine.states)
     initial = next(s for s in states if s.initial)

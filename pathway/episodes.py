@@ -112,10 +112,10 @@ def open_episode(
         setattr(episode, key, value)
     rows.insert_one(session, episode)
     set_committed_value(episode, "patient", patient)
+    # The opening's data is the intake, kept once on the episode row (it never changes).
     record = rows.insert_one(session, EventRecord(
         episode_id=episode.id, seq=1, name=OPENED_EVENT, occurred_on=intake.identified_on,
-        recorded_at=now, actor=actor, source_state=None, target_state=episode.state,
-        data=episode.intake,
+        recorded_at=now, actor=actor, source_state=None, target_state=episode.state, data={},
     ))
     if intake.initial_imaging is not None:
         img = intake.initial_imaging
@@ -217,7 +217,7 @@ def replay(session: Session, episode_id: int) -> Replay:
     """Re-run the logged transitions through the machine and compare with the stored state."""
     episode = get_episode(session, episode_id)
     records = history(session, episode_id)
-    intake = records[0].data
+    intake = episode.intake
     track = CareTrack(
         state=CareState.ASSESSED.value, neuro_intact=intake.get("neuro_exam") == "intact",
         instability=bool(intake.get("instability")),

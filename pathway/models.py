@@ -142,13 +142,6 @@ class Milestone(Base):
             sqlite_where=text("next_alert_at IS NOT NULL"),
             postgresql_where=text("next_alert_at IS NOT NULL"),
         ),
-        Index(
-            "ix_milestones_open_episode",
-            "episode_id",
-            "kind",
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
-        ),
     )
 
 
@@ -199,7 +192,8 @@ class Reminder(Base):
     __tablename__ = "reminders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    # No index of its own: the unique (episode_id, kind, due_on) serves lookups by episode.
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
     milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
     kind: Mapped[str] = mapped_column(String(40))
     due_on: Mapped[dt.date] = mapped_column(Date)

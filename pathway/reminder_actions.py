@@ -137,7 +137,14 @@ def list_reminders(
 
 
 def _live(session: Session, reminder_id: int, action: str) -> Reminder:
-    reminder = get_reminder(session, reminder_id)
+    # Locked (PostgreSQL) until the transaction ends: an event that resolves this reminder at
+    # the same moment either waits for this action, or commits first and is seen here (the
+    # action is refused); without the lock a late acknowledge or snooze revived a resolved
+    # reminder (found by tests/faults/test_races.py).
+    reminder = (session.get(Reminder, reminder_id, with_for_update=True, populate_existing=True)
+                if 0 < reminder_id <= MAX_ID else None)
+    if reminder is None:
+        raise NotFound("reminder", reminder_id)
     if reminder.status == ReminderStatus.RESOLVED:
         raise ActionRefused(action, f"reminder {reminder_id}", reminder.status,
                             f"it was resolved ({reminder.resolution or 'no longer applies'})")

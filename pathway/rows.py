@@ -83,7 +83,9 @@ def insert_all(session: Session, objects: Sequence[B]) -> Sequence[B]:
     if not objects:
         return objects
     cls = type(objects[0])
-    ids = session.scalars(_insert_statement(cls), [_given_values(obj) for obj in objects]).all()
+    values = [_given_values(obj) for obj in objects]
+    # One row goes as a plain execute: executemany's batching costs more than it saves here.
+    ids = session.scalars(_insert_statement(cls), values[0] if len(values) == 1 else values).all()
     defaults = _scalar_defaults(cls)
     for obj, row_id in zip(objects, ids, strict=True):
         for key, value in defaults.items():

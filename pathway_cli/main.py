@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import getpass
 import json
-import logging
 import random
 import secrets
 import sys
@@ -30,7 +29,7 @@ from pathway.settings import Settings, get_settings
 from pathway.versions import add_version
 from scheduler.delivery import DeliveryConfig, deliver_until_idle
 from scheduler.jobs import reminders_tick
-from scheduler.process import run_blocking
+from scheduler.process import configure_logging, run_blocking
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,21 +83,14 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _log_to_stderr(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("apscheduler", "httpx", "httpcore"):  # a line per run or request
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    _log_to_stderr(settings)
+    configure_logging(settings)
     run_blocking(Runtime.from_settings(settings))
     return 0
 
 
 def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
-    _log_to_stderr(settings)
+    configure_logging(settings)
     runtime = _runtime(settings, args.as_of)
     config = DeliveryConfig.from_settings(settings)
     result = deliver_until_idle(runtime, config, random.Random())

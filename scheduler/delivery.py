@@ -1,7 +1,9 @@
 """One delivery round: lease due outbox rows (committed), send them outside any transaction,
 record the outcomes (committed). The core (`pathway.deliveries`) decides; this module does I/O.
 
-A round never holds a database transaction open while it talks to the network. It stops
+A round never holds a database transaction open while it talks to the network. A process
+keeps one HTTP client for all its rounds (`http_client`): building one loads the CA bundle,
+which costs more CPU than a hundred deliveries. It stops
 sending before its lease runs out (the rest are deferred, not counted as attempts), and once
 an endpoint fails in a round, its remaining messages wait for the next round instead of
 hammering it.
@@ -15,7 +17,8 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import httpx
@@ -90,31 +93,49 @@ class RoundResult:
                              for f in fields(self)))
 
 
+def http_client() -> httpx.Client:
+    """The HTTP client a sender keeps for its lifetime (close it when the process stops)."""
+    return httpx.Client(timeout=TIMEOUT)
+
+
+@contextmanager
+def _client(given: httpx.Client | None) -> Iterator[httpx.Client]:
+    if given is not None:
+        yield given
+        return
+    with http_client() as client:
+        yield client
+
+
 def _send_webhooks(items: Sequence[Outgoing], clock: Callable[[], dt.datetime],
-                   deadline: float) -> list[Outcome]:
+                   deadline: float, client: httpx.Client) -> list[Outcome]:
     outcomes: list[Outcome] = []
     failed_urls: set[str] = set()
-    with httpx.Client(timeout=TIMEOUT) as client:
-        sender = WebhookSender(client)
-        for item in items:
-            if time.monotonic() > deadline:
-                outcomes.append(Outcome(item.id, OutcomeKind.DEFERRED, "lease budget spent"))
-                continue
-            if item.url in failed_urls:
-                outcomes.append(Outcome(item.id, OutcomeKind.DEFERRED, "endpoint failing"))
-                continue
-            outcome = sender.send(item, clock())
-            if outcome.kind == OutcomeKind.FAILED and item.url:
-                failed_urls.add(item.url)
-            outcomes.append(outcome)
+    sender = WebhookSender(client)
+    for item in items:
+        if time.monotonic() > deadline:
+            outcomes.append(Outcome(item.id, OutcomeKind.DEFERRED, "lease budget spent"))
+            continue
+        if item.url in failed_urls:
+            outcomes.append(Outcome(item.id, OutcomeKind.DEFERRED, "endpoint failing"))
+            continue
+        outcome = sender.send(item, clock())
+        if outcome.kind == OutcomeKind.FAILED and item.url:
+            failed_urls.add(item.url)
+        outcomes.append(outcome)
     return outcomes
 
 
 def send_leased(items: Sequence[Outgoing], config: DeliveryConfig,
-                clock: Callable[[], dt.datetime]) -> list[Outcome]:
+                clock: Callable[[], dt.datetime],
+                client: httpx.Client | None = None) -> list[Outcome]:
     """Send leased messages on their channels; every item gets an outcome."""
     deadline = time.monotonic() + config.lease_seconds * LEASE_BUDGET
-    outcomes = _send_webhooks([i for i in items if i.channel == WEBHOOK], clock, deadline)
+    webhooks = [i for i in items if i.channel == WEBHOOK]
+    outcomes: list[Outcome] = []
+    if webhooks:
+        with _client(client) as http:
+            outcomes = _send_webhooks(webhooks, clock, deadline, http)
     mail = [i for i in items if i.channel == EMAIL]
     if mail and config.smtp is not None:
         outcomes += EmailSender(config.smtp).send(mail, clock())
@@ -123,12 +144,13 @@ def send_leased(items: Sequence[Outgoing], config: DeliveryConfig,
     return outcomes
 
 
-def deliver_round(runtime: Runtime, config: DeliveryConfig, rng: random.Random) -> RoundResult:
+def deliver_round(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
+                  client: httpx.Client | None = None) -> RoundResult:
     """Lease one batch, send it, record the outcomes."""
     with transaction(runtime.sessions) as session:
         lease = lease_due(session, now=runtime.now(), worker=config.worker, limit=config.batch,
                           lease_seconds=config.lease_seconds, channels=config.channels)
-    outcomes = send_leased(lease.outgoing, config, runtime.now)
+    outcomes = send_leased(lease.outgoing, config, runtime.now, client)
     with transaction(runtime.sessions) as session:
         recorded = record_outcomes(session, outcomes, now=runtime.now(), worker=config.worker,
                                    policy=config.policy, rng=rng)
@@ -138,13 +160,15 @@ def deliver_round(runtime: Runtime, config: DeliveryConfig, rng: random.Random) 
 
 
 def deliver_until_idle(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
+                       client: httpx.Client | None = None,
                        max_seconds: float = 300.0) -> RoundResult:
     """Run rounds until nothing is due now (or `max_seconds` pass)."""
     total = RoundResult()
     stop = time.monotonic() + max_seconds
-    while True:
-        step = deliver_round(runtime, config, rng)
-        total += step
-        taken = step.leased + step.held + step.dead
-        if taken < config.batch or step.deferred == step.leased or time.monotonic() > stop:
-            return total
+    with _client(client) as http:
+        while True:
+            step = deliver_round(runtime, config, rng, http)
+            total += step
+            taken = step.leased + step.held + step.dead
+            if taken < config.batch or step.deferred == step.leased or time.monotonic() > stop:
+                return total

@@ -16,6 +16,7 @@ import logging
 import random
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pathway.db import transaction
@@ -92,9 +93,10 @@ def reminders_tick(runtime: Runtime, *, now: dt.datetime | None = None) -> Remin
     return ReminderTick(woke=woke, scan=result, escalation=escalate(runtime, now=at))
 
 
-def deliveries_tick(runtime: Runtime, config: DeliveryConfig, rng: random.Random) -> RoundResult:
+def deliveries_tick(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
+                    client: httpx.Client | None = None) -> RoundResult:
     """Deliver until nothing is due now."""
-    return deliver_until_idle(runtime, config, rng)
+    return deliver_until_idle(runtime, config, rng, client)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -128,11 +130,11 @@ def run_reminders(runtime: Runtime) -> ReminderTick | None:
     return tick
 
 
-def run_deliveries(runtime: Runtime, config: DeliveryConfig,
-                   rng: random.Random) -> RoundResult | None:
+def run_deliveries(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
+                   client: httpx.Client | None = None) -> RoundResult | None:
     """The deliveries job as scheduled: never raises, logs counts."""
     try:
-        result = deliveries_tick(runtime, config, rng)
+        result = deliveries_tick(runtime, config, rng, client)
     except Exception as exc:
         _failed("deliveries", exc)
         return None

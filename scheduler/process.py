@@ -13,8 +13,11 @@ import datetime as dt
 import logging
 import random
 import signal
+import sys
+from dataclasses import dataclass
 from types import FrameType
 
+import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,10 +26,19 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from pathway.db import is_sqlite
 from pathway.runtime import Runtime
-from scheduler.delivery import DeliveryConfig
+from pathway.settings import Settings
+from scheduler.delivery import DeliveryConfig, http_client
 from scheduler.jobs import run_deliveries, run_reminders
 
 log = logging.getLogger("pathway.scheduler")
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at the configured level; quiet the libraries that log every run."""
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _options(runtime: Runtime) -> dict[str, object]:
@@ -41,27 +53,34 @@ def _options(runtime: Runtime) -> dict[str, object]:
     }
 
 
-def add_jobs(scheduler: BaseScheduler, runtime: Runtime,
-             config: DeliveryConfig | None = None) -> DeliveryConfig:
-    """Add the reminders and deliveries jobs, both due at once; returns the delivery config."""
+@dataclass(frozen=True)
+class Jobs:
+    """What the jobs of one process share: its delivery config and its HTTP client."""
+
+    config: DeliveryConfig
+    client: httpx.Client
+
+
+def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Jobs:
+    """Add the reminders and deliveries jobs, both due at once."""
     settings = runtime.settings
-    config = config or DeliveryConfig.from_settings(settings)
+    jobs = Jobs(config=DeliveryConfig.from_settings(settings), client=http_client())
     start = dt.datetime.now(dt.UTC)
     scheduler.add_job(run_reminders, "interval", seconds=settings.scan_interval_seconds,
                       args=[runtime], id="reminders", name="reminders", next_run_time=start)
     scheduler.add_job(run_deliveries, "interval", seconds=settings.deliver_interval_seconds,
-                      args=[runtime, config, random.Random()], id="deliveries",
-                      name="deliveries", next_run_time=start)
-    log.info("scheduler %s: reminders every %ss, deliveries every %ss on %s", config.worker,
-             settings.scan_interval_seconds, settings.deliver_interval_seconds,
-             "+".join(config.channels))
-    return config
+                      args=[runtime, jobs.config, random.Random(), jobs.client],
+                      id="deliveries", name="deliveries", next_run_time=start)
+    log.info("scheduler %s: reminders every %ss, deliveries every %ss on %s",
+             jobs.config.worker, settings.scan_interval_seconds,
+             settings.deliver_interval_seconds, "+".join(jobs.config.channels))
+    return jobs
 
 
 def run_blocking(runtime: Runtime) -> None:
     """Run the jobs in the foreground until SIGTERM or Ctrl-C (`pathway scheduler`)."""
     scheduler = BlockingScheduler(**_options(runtime))
-    add_jobs(scheduler, runtime)
+    jobs = add_jobs(scheduler, runtime)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
@@ -75,14 +94,16 @@ def run_blocking(runtime: Runtime) -> None:
         signal.signal(signal.SIGTERM, previous)
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        jobs.client.close()
 
 
 class EmbeddedScheduler:
     """The handle `pathway serve` keeps on the background scheduler."""
 
-    def __init__(self, scheduler: BackgroundScheduler, config: DeliveryConfig) -> None:
+    def __init__(self, scheduler: BackgroundScheduler, jobs: Jobs) -> None:
         self._scheduler = scheduler
-        self.config = config
+        self._jobs = jobs
+        self.config = jobs.config
 
     @property
     def running(self) -> bool:
@@ -93,11 +114,12 @@ class EmbeddedScheduler:
         """Stop scheduling; with `wait`, let a running job finish first."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
+            self._jobs.client.close()
 
 
 def start_embedded(runtime: Runtime) -> EmbeddedScheduler:
     """Start the jobs on a background thread inside another process (`pathway serve`)."""
     scheduler = BackgroundScheduler(daemon=True, **_options(runtime))
-    config = add_jobs(scheduler, runtime)
+    jobs = add_jobs(scheduler, runtime)
     scheduler.start()
-    return EmbeddedScheduler(scheduler, config)
+    return EmbeddedScheduler(scheduler, jobs)

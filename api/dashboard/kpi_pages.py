@@ -13,7 +13,7 @@ from starlette.responses import Response
 from api.dashboard.event_forms import parse_date
 from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, render
 from pathway.errors import InvalidData
-from pathway.kpis import KpiReport, compute_kpis
+from pathway.kpis import KpiReport, compute_kpis, monthly_kpis
 from pathway.queries import list_coordinators
 from pathway.versions import current_version, load_definition
 
@@ -23,29 +23,30 @@ MAX_DAYS = 5 * 366
 MAX_TREND_MONTHS = 24
 
 
-def _months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """The calendar months overlapping [start, end], clipped to it (the last 24 at most)."""
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first days of the calendar months overlapping [start, end] (the last 24 at most)."""
     months = []
     first = start.replace(day=1)
     while first <= end:
-        following = (first + dt.timedelta(days=32)).replace(day=1)
-        months.append((max(first, start), min(following - dt.timedelta(days=1), end)))
-        first = following
+        months.append(first)
+        first = (first + dt.timedelta(days=32)).replace(day=1)
     return months[-MAX_TREND_MONTHS:]
 
 
 def _trend(db: Session, board: Dashboard, start: dt.date, end: dt.date,
            coordinator: str | None) -> dict[str, Any]:
-    labels: list[str] = []
+    """Each rate KPI by month of day 0; a month without episodes has no value."""
+    months = _months(start, end)
+    found = {m.month: m.kpis for m in monthly_kpis(
+        db, start=max(start, months[0]), end=end, now=board.now(),
+        zone=board.runtime.settings.zone, coordinator=coordinator)}
     series: dict[str, dict[str, Any]] = {}
-    for low, high in _months(start, end):
-        report = compute_kpis(db, start=low, end=high, now=board.now(),
-                              zone=board.runtime.settings.zone, coordinator=coordinator)
-        labels.append(low.strftime("%Y-%m"))
-        for kpi in report.kpis:
-            entry = series.setdefault(kpi.key, {"key": kpi.key, "title": kpi.title, "rates": []})
-            entry["rates"].append(round(kpi.rate * 100, 1) if kpi.rate is not None else None)
-    return {"labels": labels, "series": list(series.values())}
+    for index, month in enumerate(months):
+        for kpi in found.get(month, []):
+            entry = series.setdefault(kpi.key, {"key": kpi.key, "title": kpi.title,
+                                                "rates": [None] * len(months)})
+            entry["rates"][index] = round(kpi.rate * 100, 1) if kpi.rate is not None else None
+    return {"labels": [m.strftime("%Y-%m") for m in months], "series": list(series.values())}
 
 
 def _bars(report: KpiReport) -> list[dict[str, Any]]:

@@ -176,7 +176,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\host" like "//host": refuse backslashes as well as other sites.
+    offsite = parts.scheme or parts.netloc or target.startswith("//") or "\\" in target
+    if offsite or not target.startswith("/"):
         return default
     return target
 

@@ -18,6 +18,7 @@ from pathway.queries import (
     EpisodeFilter,
     count_by_state,
     count_open_reminders_by_kind,
+    list_coordinators,
     list_episodes,
     open_reminders_of,
 )
@@ -118,5 +119,5 @@ def worklist(
         "states": [s.value for s in CareState],
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],
-        "page_size": PAGE_SIZE,
+        "coordinators": list_coordinators(db),
     }, viewer=viewer)

@@ -19,10 +19,11 @@ from api.schemas import (
     WebhookList,
     WebhookOut,
 )
+from api.strict import STRICT
 from api.units import UnitDep
 from pathway import deliveries, webhooks
 
-router = APIRouter(prefix="/v1", tags=["administration"])
+router = APIRouter(prefix="/v1", tags=["administration"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
 Admin = Annotated[Caller, Depends(require(*ADMINISTER))]
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscription's id")]

@@ -24,6 +24,7 @@ from api.schemas import (
     Name,
     SeqNo,
 )
+from api.strict import STRICT
 from api.units import UnitDep
 from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, open_episode
@@ -32,7 +33,7 @@ from pathway.intake import IntakeAssessment
 from pathway.queries import Cursor, EpisodeFilter, list_episodes
 from pathway.vocabulary import CareState
 
-router = APIRouter(prefix="/v1", tags=["episodes"])
+router = APIRouter(prefix="/v1", tags=["episodes"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(*READ))]

@@ -10,9 +10,10 @@ from sqlalchemy import text
 from api.auth import READ, Caller, require
 from api.metrics import CONTENT_TYPE, MetricsResponse, RequestCounter, render
 from api.schemas import Status
+from api.strict import STRICT
 from api.units import UnitDep
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], dependencies=STRICT)
 Anyone = Annotated[Caller, Depends(require(*READ))]
 
 

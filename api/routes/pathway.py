@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -22,6 +23,7 @@ from api.schemas import (
     VersionList,
     VersionOut,
 )
+from api.strict import STRICT
 from api.units import UnitDep
 from pathway.clock import local_day
 from pathway.definition import PathwayDefinition
@@ -33,14 +35,16 @@ from pathway.machine import transitions_from
 from pathway.versions import current_version, list_versions, load_definition
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 
-router = APIRouter(prefix="/v1", tags=["pathway"])
+router = APIRouter(prefix="/v1", tags=["pathway"], dependencies=STRICT)
 Reader = Annotated[Caller, Depends(require(*READ))]
 KpiReader = Annotated[Caller, Depends(require(*READ_KPIS))]
 DEFAULT_RANGE_DAYS = 365
 MAX_RANGE_DAYS = 20 * 366
 
 
+@cache
 def _events() -> dict[str, EventRule]:
+    """Each event's kind, source states and data schema (code, so computed once)."""
     rules: dict[str, EventRule] = {}
     for name, schema in DATA_SCHEMAS.items():
         is_fact = name in {f.value for f in Fact}

@@ -22,13 +22,14 @@ from api.schemas import (
     ReminderPage,
     SnoozeIn,
 )
+from api.strict import STRICT
 from api.units import UnitDep
 from pathway import reminder_actions
 from pathway.errors import InvalidData
 from pathway.reminder_actions import ReminderCursor, ReminderFilter
 from pathway.vocabulary import Priority, ReminderKind, ReminderStatus
 
-router = APIRouter(prefix="/v1/reminders", tags=["reminders"])
+router = APIRouter(prefix="/v1/reminders", tags=["reminders"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(*READ_REMINDERS))]

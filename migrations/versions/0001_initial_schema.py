@@ -230,13 +230,6 @@ def upgrade() -> None:
             sqlite_where=sa.text("next_alert_at IS NOT NULL"),
             postgresql_where=sa.text("next_alert_at IS NOT NULL"),
         )
-        batch_op.create_index(
-            "ix_milestones_open_episode",
-            ["episode_id", "kind"],
-            unique=False,
-            sqlite_where=sa.text("status = 'open'"),
-            postgresql_where=sa.text("status = 'open'"),
-        )
 
     op.create_table(
         "imaging",
@@ -289,7 +282,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("episode_id", "kind", "due_on", name="uq_reminders_episode_kind_due"),
     )
     with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_reminders_episode_id"), ["episode_id"], unique=False)
         batch_op.create_index(
             "ix_reminders_escalate_at",
             ["escalate_at"],
@@ -432,7 +424,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("escalate_at IS NOT NULL"),
             postgresql_where=sa.text("escalate_at IS NOT NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_reminders_episode_id"))
 
     op.drop_table("reminders")
     with op.batch_alter_table("imaging", schema=None) as batch_op:
@@ -440,11 +431,6 @@ def downgrade() -> None:
 
     op.drop_table("imaging")
     with op.batch_alter_table("milestones", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_milestones_open_episode",
-            sqlite_where=sa.text("status = 'open'"),
-            postgresql_where=sa.text("status = 'open'"),
-        )
         batch_op.drop_index(
             "ix_milestones_next_alert_at",
             sqlite_where=sa.text("next_alert_at IS NOT NULL"),

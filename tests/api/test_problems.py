@@ -189,3 +189,11 @@ def test_database_unavailable_is_503(tmp_path: Any) -> None:
         response = client.get("/readyz", headers={"Authorization": "Bearer pw_x"})
         assert_problem(response, 503, "database-unavailable")
         assert int(response.headers["Retry-After"]) > 0
+
+
+def test_unknown_query_parameters_are_refused(api: ApiHarness) -> None:
+    body = assert_problem(api.client.get("/v1/episodes?stat=assessed", headers=api.auth()),
+                          422, "invalid-data")
+    assert body["field"] == "stat"
+    assert api.client.get("/v1/episodes?state=assessed&limit=5",
+                          headers=api.auth()).status_code == 200

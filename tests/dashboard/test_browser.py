@@ -144,6 +144,9 @@ def test_login_and_the_overdue_worklist(page: Page, site: Site) -> None:
     for text in rows.all_inner_texts():
         assert "overdue" in text
     shot(page, "02-worklist")
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet, portrait
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    shot(page, "02b-worklist-tablet")
 
 
 def test_open_an_episode_acknowledge_and_snooze(page: Page, site: Site) -> None:

@@ -65,7 +65,8 @@ def test_wrong_password_is_refused_and_repeated_failures_are_throttled(board: Bo
 
 def test_login_refuses_to_redirect_off_site(board: Board) -> None:
     page = board.client.get("/login")
-    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)",
+                   "/\\evil.example/x"):
         response = board.client.post("/login", data={
             "username": "coord", "password": PASSWORD, "csrf_token": csrf_of(page.text),
             "next": target}, follow_redirects=False)

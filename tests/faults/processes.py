@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_SCRIPT = ROOT / "scripts" / "postgres.sh"
 SESSION_SECRET = "fault-suite-session-secret"
+#: What `pathway scheduler` logs (at INFO) once its jobs are scheduled.
+SCHEDULER_STARTED = "reminders every"
 
 
 def free_port() -> int:
@@ -78,6 +80,7 @@ class Process:
     starts: int = 0
     kills: int = 0
     started_at: float = 0.0
+    log_offset: int = 0
 
     @property
     def url(self) -> str:
@@ -101,7 +104,9 @@ class Process:
         env = dict(self.env)
         if self.port is not None:
             env["PATHWAY_PORT"] = str(self.port)
-        log = (self.logs / f"{self.name}.log").open("ab")
+        path = self.logs / f"{self.name}.log"
+        self.log_offset = path.stat().st_size if path.exists() else 0
+        log = path.open("ab")
         self.popen = subprocess.Popen(self._argv(), cwd=ROOT, env=env, stdout=log,
                                       stderr=subprocess.STDOUT)
         log.close()
@@ -110,9 +115,10 @@ class Process:
         return self
 
     def answers(self) -> bool:
-        """Whether an API process answers /healthz now (a scheduler: whether it runs)."""
+        """Whether an API process answers /healthz now (a scheduler: whether its jobs are
+        scheduled, which it logs once at start)."""
         if self.kind != "api":
-            return self.alive
+            return self.alive and SCHEDULER_STARTED in self._log_since_start()
         try:
             return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -120,19 +126,21 @@ class Process:
 
     def ready(self, timeout: float = 60) -> float:
         """Wait until an API process answers /healthz (a scheduler: until it is running)."""
-        if self.kind != "api":
-            return wait_for(lambda: self.alive, timeout, f"{self.name} to run")
-
         def answers() -> bool:
             if not self.alive:
-                raise AssertionError(f"{self.name} exited with {self.popen.returncode}: "  # type: ignore[union-attr]
-                                     f"{self.log_tail()}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
+                code = self.popen.returncode if self.popen else None
+                raise AssertionError(f"{self.name} exited with {code}: {self.log_tail()}")
+            return self.answers()
 
-        return wait_for(answers, timeout, f"{self.name} to answer", every=0.1)
+        return wait_for(answers, timeout, f"{self.name} to start", every=0.1)
+
+    def _log_since_start(self) -> str:
+        path = self.logs / f"{self.name}.log"
+        if not path.exists():
+            return ""
+        with path.open("rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, leases and transactions are cut off."""
@@ -184,6 +192,8 @@ class Fleet:
 
     def add(self, kind: str) -> Process:
         env = process_env(self.database_url, **self.settings)
+        if kind == "scheduler":
+            env["PATHWAY_LOG_LEVEL"] = "INFO"  # its start-up line says the jobs are on
         name = f"{kind}-{sum(p.kind == kind for p in self.processes)}"
         proc = Process(kind=kind, env=env, logs=self.logs, name=name,
                        port=free_port() if kind == "api" else None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -20,8 +21,8 @@ from sqlalchemy.engine import make_url
 
 from pathway.episodes import open_episode
 from pathway.models import Delivery, DeliveryAttempt, Milestone, Reminder, ReminderAction
-from scheduler.jobs import run_deliveries, run_reminders
 from scheduler.delivery import DeliveryConfig
+from scheduler.jobs import run_deliveries, run_reminders
 from scheduler.process import start_embedded
 from tests.builders import at, intake, open_at
 from tests.scheduler.support import Clock, Receiver, make_runtime, subscribe
@@ -52,8 +53,12 @@ def count(db: TestDatabase, query: object) -> int:
         return int(conn.execute(query).scalar_one())  # type: ignore[call-overload]
 
 
+LIGHT = ("-m", "scheduler")  # the scheduler alone
+CLI = ("-m", "pathway_cli", "scheduler")  # `pathway scheduler`: the same, via the CLI
+
+
 class Fleet:
-    """Scheduler processes started with `python -m pathway_cli scheduler`."""
+    """Scheduler processes in their own OS processes."""
 
     def __init__(self, db: TestDatabase, logs: Path) -> None:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "PATHWAY_DATABASE_URL": db.url,
@@ -64,18 +69,26 @@ class Fleet:
                     "PATHWAY_SMTP_HOST": ""}
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.paths: list[Path] = []
 
-    def start(self, n: int) -> None:
+    def start(self, n: int, command: tuple[str, ...] = LIGHT) -> None:
         for _ in range(n):
-            log = (self.logs / f"scheduler-{len(self.procs)}.log").open("wb")
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "pathway_cli", "scheduler"], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT))
+            path = self.logs / f"scheduler-{len(self.procs)}.log"
+            with path.open("wb") as log:
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, *command], cwd=ROOT, env=self.env,
+                    stdout=log, stderr=subprocess.STDOUT))
+            self.paths.append(path)
 
     def started(self) -> int:
         """How many processes have logged that their scheduler is running."""
-        logs = sorted(self.logs.glob("scheduler-*.log"))
-        return sum("reminders every" in log.read_text() for log in logs)
+        return sum("reminders every" in path.read_text() for path in self.paths)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        try:
+            wait_for(condition, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; crashed processes: {self.crashed()}") from None
 
     def alive(self) -> list[subprocess.Popen[bytes]]:
         return [p for p in self.procs if p.poll() is None]
@@ -84,6 +97,12 @@ class Fleet:
         for proc in self.alive()[:n]:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+
+    def crashed(self) -> str:
+        """The log tails of processes that exited on their own (not killed by the test)."""
+        return "\n".join(f"{path.name}: {path.read_text()[-1500:]}"
+                         for proc, path in zip(self.procs, self.paths, strict=True)
+                         if proc.poll() not in (None, -signal.SIGKILL))
 
     def stop(self) -> list[int]:
         """SIGTERM the live ones; returns their exit codes."""
@@ -116,9 +135,7 @@ def seed_due_episodes(db: TestDatabase, url: str) -> None:
 def test_several_processes_raise_once_and_deliver_at_least_once_through_kills(
     pg_db: TestDatabase, receiver: Receiver, tmp_path: Path,
 ) -> None:
-    t0 = time.monotonic()
     seed_due_episodes(pg_db, receiver.url)
-    print("seeded", time.monotonic() - t0)
     expected = EPISODES * PER_EPISODE
     receiver.fail_every = 50  # a flaky receiver too: some deliveries need a retry
     reminders = select(func.count()).select_from(Reminder)
@@ -126,22 +143,21 @@ def test_several_processes_raise_once_and_deliver_at_least_once_through_kills(
     fleet = Fleet(pg_db, tmp_path)
     try:
         fleet.start(4)
-        wait_for(lambda: fleet.started() == 4 and count(pg_db, reminders) > 0, 30,
-                 "four processes scanning")
-        print("scanning", time.monotonic() - t0)
+        fleet.wait_for(lambda: fleet.started() == 4 and count(pg_db, reminders) > 0, 60,
+                       "four processes scanning")
         fleet.kill(2)  # SIGKILL mid-scan
         at_scan_kill = count(pg_db, reminders)
         fleet.start(2)
-        wait_for(lambda: count(pg_db, delivered) > expected // 4, 40, "deliveries under way")
-        print("delivering", time.monotonic() - t0, count(pg_db, reminders))
+        fleet.wait_for(lambda: count(pg_db, delivered) > expected // 4, 60,
+                       "deliveries under way")
         fleet.kill(1)  # SIGKILL mid-delivery, holding leases
         at_delivery_kill = count(pg_db, delivered)
-        fleet.start(1)
-        wait_for(lambda: count(pg_db, delivered) == expected, 40, "every delivery")
+        fleet.start(1, CLI)
+        fleet.wait_for(lambda: count(pg_db, delivered) == expected, 60, "every delivery")
     finally:
-        print("done", time.monotonic() - t0)
+        crashed = fleet.crashed()
         codes = fleet.stop()
-        print("stopped", time.monotonic() - t0)
+    assert crashed == ""
     assert codes == [0, 0, 0, 0]  # the survivors stop cleanly on SIGTERM
     assert 0 < at_scan_kill < expected and at_delivery_kill < expected  # the kills hit mid-run
 
@@ -182,7 +198,7 @@ def test_jobs_survive_a_database_outage(
                               "WHERE datname = :name"), {"name": name})
         with caplog.at_level(logging.WARNING, logger="pathway.scheduler"):
             assert run_reminders(runtime) is None
-            assert run_deliveries(runtime, config, __import__("random").Random(1)) is None
+            assert run_deliveries(runtime, config, random.Random(1)) is None
         assert "reminders failed: OperationalError" in caplog.text
         assert "retrying next tick" in caplog.text
         assert "MRN" not in caplog.text

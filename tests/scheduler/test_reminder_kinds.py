@@ -106,9 +106,9 @@ def test_raised_on_its_day_not_before_and_resolved_when_met(session: Session, ca
 
     if case.meet is not None:
         case.meet(session, episode)
+        session.commit()  # what the edge does; then read back what was stored
         session.refresh(reminder)
         assert (reminder.status, reminder.resolution) == ("resolved", "milestone_met")
-    session.commit()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.kind)
@@ -158,6 +158,7 @@ def test_urgent_surgical_review_raised_at_once_and_not_in_surgical_referral(
     assert reminders_of(session, referred, "urgent_surgical_review") == []
 
     send(session, episode, "close", 12, reason="transferred")
+    session.commit()
     session.refresh(reminder)
     assert reminder.status == "resolved"
 

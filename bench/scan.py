@@ -1,0 +1,228 @@
+"""Workload 1, the scan at scale: an idle tick at 10k / 100k / 1M episodes, and a scan that
+raises 100,000 due reminders against the bare SQL that inserts the same rows.
+
+Databases are built by `bench.bulk` (use-case rows, copied). At T0 nothing is due.
+
+- Idle tick: `scheduler.jobs.scan` (the scheduler's own job: one transaction, one indexed
+  query) and the whole `reminders_tick` (wake snoozed, scan, escalate: three indexed queries),
+  each timed `--idle-runs` times; median and p95.
+- Due scan: sets of `--due` open milestones are made due half an hour before a scan time (one
+  set per run, disjoint). Each run first executes the bare SQL (`bench.bare_scan`: one
+  INSERT ... SELECT for the reminders, one for their history rows, one UPDATE of the
+  milestones) in a transaction that is rolled back, then the scheduler's scan over the same
+  rows, committed per batch as the scheduler commits. The ratio of the two is the figure.
+- PostgreSQL, 4 processes: the same scan run by 4 `python -m bench.scan --worker` processes at
+  once (FOR UPDATE SKIP LOCKED shares the batches); the raised count is checked against the set.
+
+    .venv/bin/python -m bench.scan              # 10k, 100k, 1M; 100,000 due; SQLite + PostgreSQL
+    .venv/bin/python -m bench.scan --quick      # 2k, 20k; 5,000 due
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from bench import bulk
+from bench.bare_scan import bare_scan
+from bench.common import (
+    BenchDatabase,
+    backends,
+    base_parser,
+    fresh_database,
+    machine_line,
+    median,
+    ms,
+    percentile,
+    postgres_server_url,
+)
+from pathway.db import transaction
+from pathway.runtime import Runtime
+from pathway.settings import Settings
+from scheduler.jobs import reminders_tick, scan
+
+T0 = bulk.T0
+
+
+def runtime_for(url: str) -> Runtime:
+    """The scheduler's runtime on a bench database."""
+    return Runtime.from_settings(Settings(database_url=url))
+
+
+def idle_ticks(runtime: Runtime, runs: int) -> tuple[list[float], list[float]]:
+    """Latencies of the scan job and of the whole reminders tick when nothing is due."""
+    now = T0 + dt.timedelta(hours=1)
+    scans: list[float] = []
+    ticks: list[float] = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = scan(runtime, now=now)
+        scans.append(time.perf_counter() - t0)
+        assert result.examined == 0, result
+        t0 = time.perf_counter()
+        reminders_tick(runtime, now=now)
+        ticks.append(time.perf_counter() - t0)
+    return scans, ticks
+
+
+def scan_time(run: int) -> dt.datetime:
+    """When run `run` scans: its set fell due half an hour before."""
+    return T0 + dt.timedelta(hours=1 + run)
+
+
+def mark_due(engine: Engine, runs: int, per_run: int) -> None:
+    """Make `runs` disjoint sets of `per_run` open milestones due before each run's scan time."""
+    with engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(text(
+            "SELECT id FROM milestones WHERE next_alert_at IS NOT NULL ORDER BY id LIMIT :n"),
+            {"n": runs * per_run})]
+        if len(ids) < runs * per_run:
+            raise SystemExit(f"only {len(ids):,} open milestones; need {runs * per_run:,}")
+        for run in range(runs):
+            chunk = ids[run * per_run:(run + 1) * per_run]
+            due_at = (scan_time(run) - dt.timedelta(minutes=30)).replace(tzinfo=None)
+            for first in range(0, len(chunk), 10_000):
+                part = chunk[first:first + 10_000]
+                conn.execute(
+                    text("UPDATE milestones SET next_alert_at = :at WHERE id BETWEEN :lo AND :hi"
+                         " AND next_alert_at IS NOT NULL"),
+                    {"at": due_at, "lo": part[0], "hi": part[-1]})
+
+
+@dataclass
+class DueRun:
+    """One due-scan run: bare SQL seconds, scan seconds, reminders raised by each."""
+
+    bare: float
+    bare_rows: int
+    scan: float
+    raised: int
+
+
+def due_run(runtime: Runtime, run: int) -> DueRun:
+    """Bare SQL (rolled back), then the scheduler's scan over the same due set (committed)."""
+    now = scan_time(run)
+    with runtime.engine.connect() as conn:
+        transaction_ = conn.begin()
+        t0 = time.perf_counter()
+        bare_rows = bare_scan(conn, now=now)
+        bare = time.perf_counter() - t0
+        transaction_.rollback()
+    t0 = time.perf_counter()
+    result = scan(runtime, now=now)
+    elapsed = time.perf_counter() - t0
+    return DueRun(bare, bare_rows, elapsed, result.raised)
+
+
+def parallel_scan(url: str, run: int, processes: int) -> tuple[float, int]:
+    """`processes` scheduler processes scan at once; wall time until all are done, raised."""
+    start_at = time.time() + 2.0  # every worker is up and connected before the start
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.scan", "--worker", url, str(run), str(start_at)],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+        for _ in range(processes)
+    ]
+    outputs = [w.communicate()[0] for w in workers]
+    if any(w.returncode for w in workers):
+        raise SystemExit(f"a scan worker failed: {outputs}")
+    finished = max(float(out.split()[1]) for out in outputs)
+    raised = sum(int(out.split()[0]) for out in outputs)
+    return finished - start_at, raised
+
+
+def worker(url: str, run: int, start_at: float) -> int:
+    """A scheduler process: wait for the common start, scan, print raised and finish time."""
+    runtime = runtime_for(url)
+    with transaction(runtime.sessions) as session:
+        session.execute(text("SELECT 1"))  # connected before the clock starts
+    time.sleep(max(0.0, start_at - time.time()))
+    result = scan(runtime, now=scan_time(run))
+    print(result.raised, time.time())
+    return 0
+
+
+def report_idle(size: int, scans: list[float], ticks: list[float]) -> None:
+    print(f"  {size:>9,} episodes   scan job: median {ms(median(scans))} ms, "
+          f"p95 {ms(percentile(scans, 95))} ms   whole reminders tick: median "
+          f"{ms(median(ticks))} ms, p95 {ms(percentile(ticks, 95))} ms")
+
+
+def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
+    """Idle ticks at each size, then the due scan on the largest database."""
+    largest: BenchDatabase | None = None
+    for size in args.sizes:
+        database = fresh_database(backend, f"scan{size}", postgres_url)
+        runtime = runtime_for(database.url)
+        bulk.build(runtime.engine, size, log=lambda line: print(line, file=sys.stderr))
+        report_idle(size, *idle_ticks(runtime, args.idle_runs))
+        runtime.engine.dispose()
+        if largest is not None:
+            largest.drop()
+        largest = database
+    assert largest is not None
+    try:
+        due_scans(backend, largest, args)
+    finally:
+        largest.drop()
+
+
+def due_scans(backend: str, database: BenchDatabase, args: argparse.Namespace) -> None:
+    """The due scan: 1 process (in-process) against bare SQL; 4 processes on PostgreSQL."""
+    runtime = runtime_for(database.url)
+    process_counts = [4] if backend == "postgresql" else []
+    runs = args.runs + len(process_counts) * args.runs
+    mark_due(runtime.engine, runs, args.due)
+    bulk.analyze(runtime.engine)
+    results = [due_run(runtime, run) for run in range(args.runs)]
+    for r in results:
+        assert r.raised == args.due == r.bare_rows, (r, args.due)
+    bare = median([r.bare for r in results])
+    took = median([r.scan for r in results])
+    print(f"  due scan, {args.due:,} reminders, 1 process: median {took:.2f} s "
+          f"({args.due / took:,.0f}/s); bare SQL {bare:.2f} s; ratio {took / bare:.2f}x   "
+          f"runs: {', '.join(f'{r.scan:.2f}/{r.bare:.2f}' for r in results)}")
+    run = args.runs
+    for processes in process_counts:
+        walls = []
+        for _ in range(args.runs):
+            wall, raised = parallel_scan(database.url, run, processes)
+            assert raised == args.due, (raised, args.due)
+            walls.append(wall)
+            run += 1
+        print(f"  due scan, {args.due:,} reminders, {processes} processes: median "
+              f"{median(walls):.2f} s ({args.due / median(walls):,.0f}/s); each reminder raised "
+              f"once   runs: {', '.join(f'{w:.2f}' for w in walls)}")
+    runtime.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--due", type=int, default=100_000)
+    parser.add_argument("--idle-runs", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.due, args.runs, args.idle_runs = "2000,20000", 5_000, 1, 20
+    args.sizes = [int(s) for s in str(args.sizes).split(",")]
+    postgres_url = postgres_server_url(args.postgres_url)
+    print(machine_line())
+    print(f"workload 1: idle scan at {', '.join(f'{s:,}' for s in args.sizes)} episodes; "
+          f"a scan raising {args.due:,} reminders; {args.runs} run(s)")
+    for backend in backends(args):
+        print(f"[{backend}]")
+        run_backend(backend, args, postgres_url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
