@@ -10,6 +10,7 @@ caller, the field at fault or the events allowed now. Patient data never appears
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -188,8 +189,10 @@ def _on_database_down(request: Request, exc: Exception) -> Response:
 
 
 def _on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
-              request.scope.get("route_path", "?"), exc_info=exc)
+    # The type and the frames, not the message: a message may quote input (patient data).
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route,
+              "".join(traceback.format_tb(exc.__traceback__)))
     return problem_response(500, slug="internal-error", detail="an unexpected error occurred",
                             instance=request.url.path)
 

@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from pathway.event_data import iso_date_only
 from pathway.vocabulary import ALL_EVENT_NAMES
 from pathway.webhooks import EVENT_CHOICES, REMINDER_CHOICES
 
@@ -23,7 +24,8 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 EpisodeId = Annotated[int, Path(ge=1, le=MAX_ID, description="The episode's id")]
 SeqNo = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's sequence number")]
 ReminderId = Annotated[int, Path(ge=1, le=MAX_ID, description="The reminder's id")]
-BoundedDate = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST)]
+BoundedDate = Annotated[dt.date, BeforeValidator(iso_date_only),
+                        Field(ge=EARLIEST, le=LATEST)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 EventName = Literal[ALL_EVENT_NAMES]  # type: ignore[valid-type]
 SubscriptionEvent = Literal[EVENT_CHOICES]  # type: ignore[valid-type]

@@ -2,7 +2,8 @@
 
 The edge owns the transaction: the dependency opens a session from the runtime, commits after
 the route returns (before the response is sent, so a failed commit is an error response, never
-a false success) and rolls back on any error.
+a false success) and rolls back on any error. GET requests only read, so their transaction is
+marked read-only (on SQLite it then neither takes nor waits for the write lock).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from pathway.db import read_only
 from pathway.runtime import Runtime
+
+READS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ def unit_of_work(request: Request) -> Iterator[Unit]:
     """Open a transaction for the request; commit on success, roll back on error."""
     runtime = runtime_of(request)
     session = runtime.sessions()
+    if request.method in READS:
+        read_only(session)  # on SQLite, a reader never takes or waits for the write lock
     try:
         yield Unit(session=session, now=runtime.now(), zone=runtime.settings.zone,
                    runtime=runtime)

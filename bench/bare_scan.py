@@ -75,6 +75,7 @@ def bare_scan(conn: Connection, *, now: dt.datetime,
             ["episode_id", "milestone_id", "kind", "due_on", "priority", "status", "rule",
              "seeds", "raised_at", "escalate_at"], reminders)
         .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
+        .execution_options(preserve_rowcount=True)
     ).rowcount
     new = select(
         r.c.id, literal(now, ReminderAction.__table__.c.at.type), literal(SYSTEM_ACTOR),

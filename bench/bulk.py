@@ -55,27 +55,43 @@ def _shifted(table: Table, column: Column[object], copy: int,
     return column
 
 
-def build(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:
-    """Fill a fresh migrated database with `episodes` episodes (rounded up to the template)."""
+def make_template(engine: Engine, episodes: int = TEMPLATE) -> None:
+    """Make the template episodes through the use cases, as of T0."""
+    with transaction(make_sessionmaker(engine)) as session:
+        make_demo(session, episodes=episodes, now=T0, zone=ZONE, seed=11)
+
+
+def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:
+    """Copy the template rows until the database holds `episodes` episodes (rounded up to a
+    whole number of templates)."""
     started = time.perf_counter()
-    factory = make_sessionmaker(engine)
-    template = min(TEMPLATE, episodes)
-    with transaction(factory) as session:
-        make_demo(session, episodes=template, now=T0, zone=ZONE, seed=11)
     tables = {name: Base.metadata.tables[name] for name in COPIED}
     with engine.begin() as conn:
         offsets = {name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
                    for name, t in tables.items()}
+        template = int(conn.execute(text("SELECT count(*) FROM episodes")).scalar_one())
     copies = -(-episodes // template)
     for copy in range(1, copies):
         with engine.begin() as conn:
             for name in COPIED:
                 if offsets[name]:
                     conn.execute(_copy_statement(tables[name], copy, offsets))  # type: ignore[arg-type]
-        if copy % 100 == 0:
+        if copy % 200 == 0:
             log(f"    copied {copy * template:,} episodes ({time.perf_counter() - started:,.0f} s)")
+    if engine.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
+        with engine.begin() as conn:
+            for name in COPIED:
+                conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"coalesce(max(id), 0) + 1, false) FROM {name}"))
     analyze(engine)
-    log(f"    built {copies * template:,} episodes in {time.perf_counter() - started:,.0f} s")
+    log(f"    {copies * template:,} episodes ready in {time.perf_counter() - started:,.0f} s")
+
+
+def build(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:
+    """Fill a fresh migrated database with `episodes` episodes (rounded up to the template)."""
+    make_template(engine, min(TEMPLATE, episodes))
+    grow(engine, episodes, log=log)
 
 
 def analyze(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -163,6 +164,26 @@ def fresh_postgres(name: str, server_url: str) -> BenchDatabase:
     database = BenchDatabase(url=url, backend="postgresql", server_url=server_url)
     migrate(url)
     return database
+
+
+def clone_database(source: BenchDatabase, name: str) -> BenchDatabase:
+    """A copy of a bench database (SQLite: the file; PostgreSQL: CREATE DATABASE ... TEMPLATE)."""
+    if source.backend == "sqlite":
+        assert source.path is not None
+        source.size_bytes()  # checkpoints the WAL into the main file
+        path = source.path.with_name(f"pathway_bench_{name}_{os.getpid()}.db")
+        shutil.copyfile(source.path, path)
+        return BenchDatabase(url=f"sqlite:///{path}", backend="sqlite", path=path)
+    assert source.server_url is not None
+    db_name = f"bench_{name}_{os.getpid()}"
+    template = make_url(source.url).database
+    admin = create_engine(source.server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{db_name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    url = make_url(source.server_url).set(database=db_name).render_as_string(hide_password=False)
+    return BenchDatabase(url=url, backend="postgresql", server_url=source.server_url)
 
 
 def fresh_database(backend: str, name: str, postgres_url: str | None) -> BenchDatabase:

@@ -36,6 +36,7 @@ from bench.common import (
     BenchDatabase,
     backends,
     base_parser,
+    clone_database,
     fresh_database,
     machine_line,
     median,
@@ -157,16 +158,23 @@ def report_idle(size: int, scans: list[float], ticks: list[float]) -> None:
 
 def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
     """Idle ticks at each size, then the due scan on the largest database."""
+    template = fresh_database(backend, "scan_template", postgres_url)
+    engine = template.engine()
+    bulk.make_template(engine)
+    engine.dispose()
     largest: BenchDatabase | None = None
-    for size in args.sizes:
-        database = fresh_database(backend, f"scan{size}", postgres_url)
-        runtime = runtime_for(database.url)
-        bulk.build(runtime.engine, size, log=lambda line: print(line, file=sys.stderr))
-        report_idle(size, *idle_ticks(runtime, args.idle_runs))
-        runtime.engine.dispose()
-        if largest is not None:
-            largest.drop()
-        largest = database
+    try:
+        for size in args.sizes:
+            database = clone_database(template, f"scan{size}")
+            runtime = runtime_for(database.url)
+            bulk.grow(runtime.engine, size, log=lambda line: print(line, file=sys.stderr))
+            report_idle(size, *idle_ticks(runtime, args.idle_runs))
+            runtime.engine.dispose()
+            if largest is not None:
+                largest.drop()
+            largest = database
+    finally:
+        template.drop()
     assert largest is not None
     try:
         due_scans(backend, largest, args)

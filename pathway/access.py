@@ -68,7 +68,9 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_api_key(session: Session, *, name: str, role: str, now: dt.datetime) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session, *, name: str, role: str, now: dt.datetime
+) -> tuple[ApiKey, str]:
     """Add an API key; returns the row and the raw key (shown once, never stored)."""
     if not name or len(name) > 80:
         raise InvalidData("name", "must be 1-80 characters")

@@ -51,6 +51,8 @@ def read_only(session: Session) -> Session:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas or pool settings each database needs."""
+    # Errors must not carry bound values (MRNs, names) into logs.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -24,7 +24,6 @@ from pathway.milestones import (
     MET_BY_EVENT,
     WATCHED_BY_STATE,
     closing_values,
-    has_alerted,
     new_milestone,
     of_kind,
 )
@@ -71,15 +70,15 @@ class EffectContext:
         return row
 
     def close(self, milestones: list[Milestone], status: MilestoneStatus, on: dt.date) -> None:
-        # Only a milestone the scan has alerted on can have reminders to resolve: the others
-        # close without a query.
-        alerted = [m for m in milestones if has_alerted(m, self.definition)]
         values = closing_values(status, on, self.now)
         for milestone in milestones:
             rows.update(self.session, milestone, values)
+        # Always look (one indexed query), never decide from the milestone as read before the
+        # update: a scan in another process may have raised its reminder meanwhile, and the
+        # update above waited for that scan's row lock (see pathway.reminders).
         resolution = "milestone_met" if status != MilestoneStatus.VOID else "no_longer_applies"
-        resolve_for_milestones(self.session, alerted, resolution=resolution, actor=self.actor,
-                               now=self.now)
+        resolve_for_milestones(self.session, milestones, resolution=resolution,
+                               actor=self.actor, now=self.now)
 
     def open_of(self, kind: MilestoneKind) -> list[Milestone]:
         return [m for m in of_kind(self.milestones, kind) if m.status == MilestoneStatus.OPEN]

@@ -25,6 +25,7 @@ from pathway.intake import IntakeAssessment
 from pathway.machine import CareTrack, allowed_events, fire
 from pathway.milestones import AT_INTAKE, alert_due, all_milestones, new_milestone, summary
 from pathway.models import Episode, EventRecord, ImagingRecord, Patient
+from pathway.outbox import enqueue_event
 from pathway.reminders import raise_due_reminders
 from pathway.versions import current_version, load_definition
 from pathway.vocabulary import OPENED_EVENT, CareState, Fact, MilestoneStatus, TransitionEvent
@@ -94,6 +95,9 @@ def open_episode(
     if intake.initial_imaging is not None:
         _check_date("initial_imaging.performed_on", intake.initial_imaging.performed_on,
                     today=today, not_before=EARLIEST_DATE)
+    if intake.patient.birth_date is not None:
+        _check_date("patient.birth_date", intake.patient.birth_date, today=today,
+                    not_before=EARLIEST_DATE)
     version = current_version(session)
     definition = load_definition(session, version)
     patient = _find_or_add_patient(session, intake, now)
@@ -125,6 +129,7 @@ def open_episode(
     for milestone in milestones:
         milestone.episode_id = episode.id
     rows.insert_all(session, milestones)
+    enqueue_event(session, event=record, now=now)  # webhooks subscribed to openings
     if alert_due(milestones, now):  # opened late: raise at once whatever is already due
         raise_due_reminders(session, now=now, episode_id=episode.id)
     return episode
@@ -153,6 +158,9 @@ def apply_event(
     today = local_day(now, zone)
     when = occurred_on or today
     _check_date("occurred_on", when, today=today, not_before=episode.identified_on)
+    for name, value in payload:  # a therapy start, a biopsy: no year 1 or 9999
+        if isinstance(value, dt.date):
+            _check_date(f"data.{name}", value, today=today, not_before=EARLIEST_DATE)
     source = episode.state
     track = care_track(episode)
     if event in _TRANSITIONS:
@@ -174,6 +182,7 @@ def apply_event(
         recorded_at=now, actor=actor, source_state=source, target_state=target,
         data=payload.model_dump(mode="json", exclude_none=True),
     ))
+    enqueue_event(session, event=record, now=now)  # webhooks subscribed to this event
     ctx = EffectContext(session=session, episode=episode, definition=definition, record=record,
                         data=payload, milestones=all_milestones(session, episode.id), zone=zone,
                         now=now, actor=actor)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from pathway.errors import InvalidData
 from pathway.vocabulary import (
@@ -29,6 +37,18 @@ FreeText = Annotated[str, Field(max_length=2000)]
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
+def iso_date_only(value: Any) -> Any:
+    """A date arrives as `YYYY-MM-DD` (or a date): pydantic would read a number as a Unix
+    time, so `1772409600` silently became 2026-03-02 (found by tests/faults)."""
+    if isinstance(value, str | dt.date):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
+
+
+#: A calendar date sent as an ISO string, never a number.
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date_only)]
+
+
 class EventData(BaseModel):
     """Common base: unknown fields are refused; every event may carry a note."""
 
@@ -46,7 +66,7 @@ class SuspectMalignancy(EventData):
 
 
 class ConfirmMalignancy(EventData):
-    biopsy_on: dt.date | None = None
+    biopsy_on: IsoDate | None = None
 
 
 class RecordReassessment(EventData):
@@ -77,7 +97,7 @@ class Close(EventData):
 
 class RecordTherapy(EventData):
     agent: Agent
-    started_on: dt.date | None = None
+    started_on: IsoDate | None = None
     dose: Annotated[str, Field(max_length=200)] | None = None
 
 
@@ -95,7 +115,7 @@ class RecordSymptomChange(EventData):
 
 class RecordContact(EventData):
     kind: ContactKind
-    adherent: bool | None = None
+    adherent: StrictBool | None = None
 
     @model_validator(mode="after")
     def _adherence_needs_answer(self) -> RecordContact:

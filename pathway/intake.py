@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from pathway.event_data import IsoDate
 from pathway.vocabulary import LEVELS, Cause, ImagingFinding, Modality, NeuroFinding, RedFlag
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -17,14 +17,14 @@ class PatientIn(BaseModel):
 
     mrn: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
     name: Name | None = None
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
 
 
 class InitialImaging(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     modality: Modality
-    performed_on: dt.date
+    performed_on: IsoDate
     finding: ImagingFinding | None = None
 
 
@@ -35,17 +35,17 @@ class IntakeAssessment(BaseModel):
 
     patient: PatientIn
     levels: Annotated[list[str], Field(min_length=1, max_length=17)]
-    identified_on: dt.date
-    injury_on: dt.date | None = None
+    identified_on: IsoDate
+    injury_on: IsoDate | None = None
     cause: Cause = Cause.UNKNOWN
     neuro_exam: Annotated[
         Literal["intact", "not_recorded"] | Annotated[list[NeuroFinding], Field(min_length=1)],
         Field(description='"intact", "not_recorded", or the list of neurological findings'),
     ]
     red_flags: Annotated[list[RedFlag], Field(max_length=4)] = []
-    instability: bool = False
-    cord_compression: bool = False
-    progressive_deformity: bool = False
+    instability: StrictBool = False
+    cord_compression: StrictBool = False
+    progressive_deformity: StrictBool = False
     pain_score: Annotated[int, Field(ge=0, le=10, strict=True)]
     initial_imaging: InitialImaging | None = None
     coordinator: Annotated[str, Field(min_length=1, max_length=120)] | None = None

@@ -8,18 +8,20 @@ scan costs a handful of statements per batch rather than several per reminder.
 
 Why a scan and an event on the same milestone cannot leave an open reminder behind: the scan
 holds the milestone's row lock from claim to commit. An event that meets the milestone
-updates that row (blocking until the scan commits) before it looks for open reminders to
-resolve, and under READ COMMITTED that look-up sees the scan's committed reminder.
+updates that row (blocking until the scan commits) and only then looks for open reminders
+to resolve, and under READ COMMITTED that look-up sees the scan's committed reminder. So the
+event must always look: deciding from the milestone as it was read before the lock ("has the
+scan alerted on it?") misses a reminder raised meanwhile (tests/scheduler/test_scan.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,16 +67,33 @@ def _row(due: DueReminder, now: dt.datetime) -> dict[str, Any]:
     )
 
 
-def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Reminder)
-        .values(rows)
+def _ignoring_conflicts(insert: Callable[[Table], Any]) -> Any:
+    table = Reminder.__table__
+    assert isinstance(table, Table)
+    return (
+        insert(table)
         .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
-        .returning(Reminder.id)
+        .returning(table.c.id)
     )
-    return list(session.scalars(stmt))
+
+
+# Built once and run with the rows as parameters (executemany, batched by SQLAlchemy):
+# a multi-row VALUES built per batch is compiled afresh each time, which cost more than
+# the whole rest of a scan.
+_INSERT_IGNORING_CONFLICT = {
+    "postgresql": _ignoring_conflicts(postgresql.insert),
+    "sqlite": _ignoring_conflicts(sqlite.insert),
+}
+
+
+def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    stmt = _INSERT_IGNORING_CONFLICT[session.get_bind().dialect.name]
+    return list(session.scalars(stmt, rows))
+
+
+_ACTIONS = ReminderAction.__table__
+assert isinstance(_ACTIONS, Table)
+_INSERT_ACTION = insert(_ACTIONS)
 
 
 def raise_reminders(
@@ -92,8 +111,11 @@ def raise_reminders(
         select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.id)))
     episodes = {d.episode.id: d.episode for d in dues}
     audience = load_audience(session, {e.coordinator for e in episodes.values()})
+    # The "raised" history rows in one executemany: nothing reads them back in this session.
+    session.execute(_INSERT_ACTION, [
+        dict(reminder_id=r.id, at=now, actor=actor, action="raised", detail={})
+        for r in reminders])
     for reminder in reminders:
-        record_action(session, reminder, actor=actor, action="raised", now=now, detail={})
         enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
                          topic=Topic.REMINDER_RAISED.value, now=now, audience=audience)
     return reminders
@@ -136,11 +158,13 @@ def resolve_for_milestones(
     now: dt.datetime,
 ) -> int:
     """Resolve the open reminders of milestones that were met or voided; returns the count."""
-    ids = [m.id for m in milestones]
-    if not ids:
+    rows = list(milestones)
+    if not rows:
         return 0
+    # The episode ids let the unique (episode_id, kind, due_on) index find the rows.
     query = select(Reminder).where(
-        Reminder.milestone_id.in_(ids), Reminder.status.in_(OPEN_STATUSES)
+        Reminder.episode_id.in_({m.episode_id for m in rows}),
+        Reminder.milestone_id.in_([m.id for m in rows]), Reminder.status.in_(OPEN_STATUSES),
     )
     return _resolve(session, list(session.scalars(query)), resolution, actor, now)
 

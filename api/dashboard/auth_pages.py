@@ -41,7 +41,10 @@ def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Re
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     keys = (f"user:{username.lower()}",)
-    wait = board.throttle.retry_after(*keys)
+    # Per address too, with a looser allowance (a ward's computers may share one address):
+    # guessing one password across many user names is throttled as well.
+    address = (f"addr:{_client(request)}",)
+    wait = max(board.throttle.retry_after(*keys), board.address_throttle.retry_after(*address))
     if wait:
         minutes = max(1, round(wait / 60))
         message = f"Too many failed attempts. Try again in about {minutes} minute(s)."
@@ -52,6 +55,7 @@ def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Re
     user = verify_user(db, username=username, password=password) if username else None
     if user is None or user.role not in DASHBOARD_ROLES:
         board.throttle.failed(*keys)
+        board.address_throttle.failed(*address)
         return render(request, board, "login.html",
                       {"next": target, "error": "Unknown user name or wrong password."},
                       status_code=401)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -32,6 +32,8 @@ from pathway.vocabulary import Role
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_USER = "user"
 FLASH_KEY = "flash"
+#: Failed logins from one client address (any user names) before it must wait.
+ADDRESS_MAX_FAILURES = 30
 #: Roles that may log in to the dashboard (integrations use API keys, not the dashboard).
 DASHBOARD_ROLES = frozenset({Role.COORDINATOR.value, Role.CLINICIAN.value, Role.ADMIN.value})
 
@@ -79,6 +81,8 @@ class Dashboard:
     runtime: Runtime
     templates: Jinja2Templates
     throttle: LoginThrottle
+    address_throttle: LoginThrottle = field(
+        default_factory=lambda: LoginThrottle(max_failures=ADDRESS_MAX_FAILURES))
 
     def now(self) -> dt.datetime:
         return self.runtime.now()

@@ -128,3 +128,17 @@ def test_health_readiness_and_metrics(api: ApiHarness) -> None:
     for family in ("pathway_reminders_delivered_total", "pathway_delivery_failures_total",
                    "pathway_deliveries_dead"):
         assert f"# TYPE {family} " in text
+
+
+def test_event_subscriptions_queue_deliveries(api: ApiHarness) -> None:
+    hook = api.client.post("/v1/webhooks", json={
+        "url": HOOK, "event_names": ["open_episode", "close"]}, headers=api.auth()).json()
+    ep = api.open()
+    api.send(ep["id"], "start_conservative_care", 0)
+    api.send(ep["id"], "close", 0, reason="transferred")
+    with api.db.sessions() as session:
+        queued = session.scalars(select(Delivery).order_by(Delivery.id)).all()
+        assert [(d.topic, d.payload["event"]["name"], d.target) for d in queued] == [
+            ("episode.event", "open_episode", str(hook["id"])),
+            ("episode.event", "close", str(hook["id"]))]
+        assert "mrn" not in str(queued[0].payload).lower()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.api.support import ApiHarness
@@ -45,8 +44,13 @@ def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
-@pytest.mark.parametrize("state", list(STATES))
-def test_bundle_validates_in_every_state(api: ApiHarness, state: str) -> None:
+def test_bundle_validates_in_every_state(api: ApiHarness) -> None:
+    for state in STATES:
+        _check_bundle(api, state)
+
+
+def _check_bundle(api: ApiHarness, state: str) -> None:
+    api.clock.to_day(0)
     red = {"red_flags": ["imaging_suspicious"]} if state == "pathologic_workup" else {}
     ep = api.open(**red)
     steps = sorted(STATES[state] + THERAPY, key=lambda s: s[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -103,22 +102,23 @@ def test_dates_are_checked(api: ApiHarness) -> None:
     assert body["field"] == "identified_on"
 
 
-@pytest.mark.parametrize("path", [
+OUT_OF_RANGE = [
     "/v1/episodes/0", "/v1/episodes/-1", "/v1/episodes/2147483648",
     "/v1/episodes/99999999999999999999999", "/v1/episodes/abc", "/v1/reminders/0",
     "/v1/pathway/versions/9999999999", "/v1/episodes/1/events/0",
-])
-def test_ids_out_of_range_are_422(api: ApiHarness, path: str) -> None:
-    assert_problem(api.client.get(path, headers=api.auth()), 422, "validation-error")
-
-
-@pytest.mark.parametrize("path", [
+]
+MISSING = [
     "/v1/episodes/2147483647", "/v1/episodes/2147483647/events", "/v1/reminders/2147483647",
     "/v1/pathway/versions/2147483647", "/v1/webhooks/2147483647",
     "/v1/episodes/2147483647/fhir",
-])
-def test_missing_ids_are_404(api: ApiHarness, path: str) -> None:
-    assert_problem(api.client.get(path, headers=api.auth()), 404, "not-found")
+]
+
+
+def test_ids_out_of_range_are_422_and_missing_ones_404(api: ApiHarness) -> None:
+    for path in OUT_OF_RANGE:
+        assert_problem(api.client.get(path, headers=api.auth()), 422, "validation-error")
+    for path in MISSING:
+        assert_problem(api.client.get(path, headers=api.auth()), 404, "not-found")
 
 
 def test_query_parameters_are_checked(api: ApiHarness) -> None:
@@ -197,3 +197,14 @@ def test_unknown_query_parameters_are_refused(api: ApiHarness) -> None:
     assert body["field"] == "stat"
     assert api.client.get("/v1/episodes?state=assessed&limit=5",
                           headers=api.auth()).status_code == 200
+
+
+def test_the_event_log_cannot_be_changed_through_the_api(api: ApiHarness) -> None:
+    ep = api.open()
+    base = f"/v1/episodes/{ep['id']}/events"
+    for method, path in (("PUT", f"{base}/1"), ("PATCH", f"{base}/1"), ("DELETE", f"{base}/1"),
+                         ("DELETE", base), ("PUT", base)):
+        response = api.client.request(method, path, json={}, headers=api.auth("admin"))
+        assert_problem(response, 405, BLANK)
+    log = api.client.get(base, headers=api.auth()).json()["items"]
+    assert [e["name"] for e in log] == ["open_episode"]

@@ -54,7 +54,7 @@ def bodies(events: str, limit: int) -> list[Hostile]:
         _raw("JSON number", events, "1e999"),
         _raw("NaN", events, '{"event":"record_reassessment","data":{"pain_score":NaN,'
                             '"symptoms":"improving"}}'),
-        _raw("UTF-16 body", events, '{"event":"resolve"}'.encode("utf-16")),
+        _raw("UTF-16 body", events, '{"event":"drop_table"}'.encode("utf-16")),
         _raw("invalid UTF-8", events,
              b'{"event":"record_symptom_change","data":{"text":"\xff\xfe"}}'),
         _raw("lone surrogate", events,
@@ -139,10 +139,10 @@ def dates(events: str, reminder: int) -> list[Hostile]:
         ep("identified with a 5-digit year", identified_on="+12026-01-01"),
         ep("identified as a US date", identified_on="03/02/2026"),
         ep("identified as a timestamp", identified_on=1772409600),
-        ep("identified tomorrow plus one", identified_on="2026-03-04"),
+        ep("identified two days ahead", identified_on="2026-03-24"),  # the clock: 03-22
         ep("injury after identification", injury_on="2026-03-02", identified_on="2026-03-01"),
         ep("born in year 9999", patient={"mrn": "BORN1", "birth_date": "9999-12-31"}),
-        ep("born in the future", patient={"mrn": "BORN2", "birth_date": "2026-03-10"}),
+        ep("born in the future", patient={"mrn": "BORN2", "birth_date": "2026-04-10"}),
         ep("born in year 1", patient={"mrn": "BORN3", "birth_date": "0001-01-01"}),
         ep("imaging in year 1", initial_imaging={"modality": "mri",
                                                  "performed_on": "0001-01-01"}),
@@ -169,7 +169,7 @@ def dates(events: str, reminder: int) -> list[Hostile]:
 
 
 IDS = ["-1", "0", "2147483648", "9223372036854775808", "1" + "0" * 40, "1.5", "1e3", "0x1F",
-       "%201", "%D9%A1", "1%20OR%201=1", "1;DROP%20TABLE%20episodes"]
+       "%D9%A1", "1%20OR%201=1", "1;DROP%20TABLE%20episodes"]
 
 
 def identifiers(episode: int) -> list[Hostile]:

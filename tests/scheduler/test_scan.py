@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -141,3 +143,29 @@ def test_closed_episodes_leave_the_schedule(session: Session) -> None:
     send(session, episode, "close", 1, reason="entered_in_error")
     assert raise_all_due(session, now=at(400)).examined == 0
     assert session.get_one(Episode, episode.id).state == "closed"
+
+
+def test_an_event_racing_a_scan_still_resolves_what_the_scan_raised(pg_db: TestDatabase) -> None:
+    """A scan (another process) has claimed and raised a milestone's reminder but not yet
+    committed when an event meets that milestone: once both commit, the reminder is resolved."""
+    with pg_db.sessions() as session:
+        episode = open_at(session)
+        session.commit()
+    scanner = pg_db.sessions()
+    assert raise_all_due(scanner, now=at(14, 0)).raised == 3  # holds the milestone row locks
+
+    def meet() -> None:
+        with pg_db.sessions() as session:
+            send(session, episode, "record_therapy", 15, agent="calcium_vitamin_d")
+            session.commit()
+
+    worker = threading.Thread(target=meet)
+    worker.start()
+    time.sleep(0.5)  # the event has read the milestones and waits for the scan's row lock
+    scanner.commit()
+    scanner.close()
+    worker.join(timeout=30)
+    with pg_db.sessions() as session:
+        reminder = session.scalars(select(Reminder).where(
+            Reminder.kind == "calcium_vitamin_d_overdue")).one()
+        assert (reminder.status, reminder.resolution) == ("resolved", "milestone_met")
