@@ -10,6 +10,9 @@ run:            ## install, migrate, load demo data, print the login, serve API 
 test:           ## install, start PostgreSQL (and Chromium), run the whole suite on SQLite and PostgreSQL
 	scripts/test.sh
 
+soak:           ## the fault, load and hostile-input suite (tests/faults) at soak sizes, with its summary table
+	PATHWAY_SOAK=1 scripts/test.sh tests/faults --timeout=3600
+
 lint:
 	$(VENV)/bin/ruff check pathway api scheduler pathway_cli tests
 	$(VENV)/bin/mypy

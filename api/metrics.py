@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from starlette.responses import PlainTextResponse
 
 from pathway.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
@@ -56,7 +56,7 @@ def _by(label: str, rows: Iterable[tuple[str, int]]) -> list[tuple[Labels, int]]
     return [(((label, value),), n) for value, n in rows]
 
 
-def _grouped(session: Session, column: ColumnElement[str],
+def _grouped(session: Session, column: ColumnElement[str] | QueryableAttribute[str],
              where: ColumnElement[bool] | None = None) -> list[tuple[str, int]]:
     query = select(column, func.count()).group_by(column)
     if where is not None:
@@ -77,9 +77,10 @@ def render(session: Session, requests: RequestCounter) -> str:
     facts = {f.value for f in Fact}
     events = _grouped(session, EventRecord.name)
     delivered = Delivery.status == DELIVERED
-    request_samples = [((("method", m), ("route", r), ("status", str(s))), n)
-                       for (m, r, s), n in sorted(requests.counts.items())]
-    families = [
+    request_samples: list[tuple[Labels, int]] = [
+        ((("method", m), ("route", r), ("status", str(s))), n)
+        for (m, r, s), n in sorted(requests.counts.items())]
+    families: list[tuple[str, str, str, list[tuple[Labels, int]]]] = [
         ("pathway_http_requests_total", "counter", "HTTP requests served by this process.",
          request_samples),
         ("pathway_episodes_opened_total", "counter", "Episodes opened.",

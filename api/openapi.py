@@ -47,9 +47,9 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
         codes |= {400, 413}
     for code in codes:
         responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
-    for code, response in responses.items():
-        if code.isdigit() and int(code) >= 400:
-            response["description"] = DESCRIPTIONS.get(int(code), response.get("description"))
+    for status, response in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            response["description"] = DESCRIPTIONS.get(int(status), response.get("description"))
             response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
     if path not in PUBLIC_PATHS:
         operation["security"] = [{"HTTPBearer": []}]

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -188,6 +188,15 @@ def _on_database_down(request: Request, exc: Exception) -> Response:
         instance=request.url.path, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def _on_integrity(request: Request, exc: Exception) -> Response:
+    # Only a race reaches here (two requests adding the same MRN at once, say): the use cases
+    # check everything else first. Retrying finds the winner's row.
+    log.info("integrity race on %s %s", request.method,
+             getattr(request.scope.get("route"), "path", "unmatched"))
+    return problem_response(409, slug="conflict", instance=request.url.path,
+                            detail="a concurrent request changed the same data; retry")
+
+
 def _on_unexpected(request: Request, exc: Exception) -> Response:
     # The type and the frames, not the message: a message may quote input (patient data).
     route = getattr(request.scope.get("route"), "path", "unmatched")
@@ -203,6 +212,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _on_edge)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(IntegrityError, _on_integrity)
     for error in (OperationalError, DisconnectionError, PoolTimeout):
         app.add_exception_handler(error, _on_database_down)
     app.add_exception_handler(Exception, _on_unexpected)

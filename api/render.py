@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 
 from sqlalchemy import select
@@ -26,6 +28,19 @@ from pathway.reminders import OPEN_STATUSES
 from pathway.vocabulary import TRACK_FINAL_STATES
 
 DAY = dt.timedelta(days=1)
+
+
+def opaque(cursor: str) -> str:
+    """A page cursor as URL-safe text (the core's cursors contain `+` and `:`)."""
+    return base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
+
+
+def unwrap(text: str) -> str:
+    """The core's cursor inside an opaque one; ValueError when it is not one."""
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("not a cursor") from exc
 
 
 def etag(episode: Episode) -> str:

@@ -127,7 +127,11 @@ class EpisodeOut(EpisodeSummary):
 class EventIn(BaseModel):
     """An event or fact of PATHWAY.md with the day it happened and its data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"event": "record_reassessment", "occurred_on": "2026-03-30",
+         "data": {"pain_score": 4, "symptoms": "persistent"}},
+        {"event": "record_therapy", "data": {"agent": "alendronate", "dose": "70 mg weekly"}},
+    ]})
 
     event: EventName
     occurred_on: BoundedDate | None = Field(

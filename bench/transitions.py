@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
@@ -40,6 +41,7 @@ from bench.common import (
 )
 from pathway.db import make_sessionmaker, transaction
 from pathway.episodes import apply_event, open_episode
+from pathway.models import Episode
 from pathway.reminders import raise_all_due
 
 ZONE = ZoneInfo("UTC")
@@ -151,6 +153,54 @@ def run_once(database: BenchDatabase, episodes: int, prefix: str) -> RunResult:
     return result
 
 
+def statements_per_call(database: BenchDatabase) -> dict[str, float]:
+    """SQL statements one open and each step send (BEGIN and COMMIT included), counted on a
+    few episodes: the figure the pathway code controls, whatever the machine's speed."""
+    engine = database.engine()
+    factory = make_sessionmaker(engine)
+    sent: list[str] = []
+    sa_event.listen(engine, "before_cursor_execute",
+                 lambda *args: sent.append(str(args[2])))
+    counts: dict[str, float] = {}
+    sample = 20
+    with_commit = 1  # COMMIT is a DBAPI call, not a statement the listener sees
+    ids: list[int] = []
+    sent.clear()
+    for index in range(sample):
+        with transaction(factory) as session:
+            ids.append(open_episode(session, intake=intake(index, "Q"), actor=ACTOR, now=at(0),
+                                    zone=ZONE).id)
+    counts["open_episode"] = len(sent) / sample + with_commit
+    for event_name, day, data in STEPS:
+        with transaction(factory) as session:
+            raise_all_due(session, now=at(day))
+        sent.clear()
+        for episode_id in ids:
+            with transaction(factory) as session:
+                apply_event(session, episode_id=episode_id, event=event_name, data=data,
+                            actor=ACTOR, now=at(day), zone=ZONE,
+                            occurred_on=DAY0 + dt.timedelta(days=day))
+        counts[event_name] = len(sent) / sample + with_commit
+    engine.dispose()
+    return counts
+
+
+def transaction_floor(database: BenchDatabase, episodes: int) -> float:
+    """Transactions per second when each only reads one episode row by id with a prebuilt Core
+    statement: the ceiling for one transaction per step with this stack on this machine."""
+    engine = database.engine()
+    factory = make_sessionmaker(engine)
+    table = Episode.__table__
+    query = select(table.c.id, table.c.version).where(table.c.id == bindparam("id"))
+    start = time.perf_counter()
+    for episode_id in range(1, episodes + 1):
+        with transaction(factory) as session:
+            session.execute(query, {"id": episode_id}).first()
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return episodes / elapsed
+
+
 def build_for_storage(database: BenchDatabase, episodes: int, batch: int = 500) -> None:
     """The same rows as `run_once`, written in larger transactions to save time."""
     engine = database.engine()
@@ -243,13 +293,24 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends(args):
         print(f"[{backend}]")
         results = []
+        floors = []
         for run in range(args.runs):
             database = fresh_database(backend, "transitions", postgres_url)
             try:
                 results.append(run_once(database, args.episodes, prefix=f"R{run}-"))
+                floors.append(transaction_floor(database, args.episodes))
             finally:
                 database.drop()
         report(backend, results)
+        print(f"  floor: {median(floors):,.0f} transactions/s that each read one row by id "
+              f"(same session factory, same run)")
+        database = fresh_database(backend, "statements", postgres_url)
+        try:
+            counts = statements_per_call(database)
+        finally:
+            database.drop()
+        print("  statements per call (incl. BEGIN, COMMIT): " + ", ".join(
+            f"{name} {n:.1f}" for name, n in counts.items()))
         if args.storage_episodes:
             report_storage(backend, postgres_url, args.storage_episodes)
     return 0

@@ -194,7 +194,8 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # No index of its own: the unique (episode_id, kind, due_on) serves lookups by episode.
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
-    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
+    # Indexed: closing a milestone looks up its open reminders by milestone.
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     due_on: Mapped[dt.date] = mapped_column(Date)
     priority: Mapped[str] = mapped_column(String(10))

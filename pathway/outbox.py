@@ -80,9 +80,11 @@ def _wants(sub: WebhookSubscription, kind: str, topic: str) -> bool:
     return kind in names or topic in names
 
 
+_ACTIVE = select(WebhookSubscription).where(WebhookSubscription.active.is_(True))  # built once
+
+
 def _subscriptions(session: Session) -> list[WebhookSubscription]:
-    query = select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
-    return list(session.scalars(query))
+    return list(session.scalars(_ACTIVE))
 
 
 @dataclass(frozen=True)

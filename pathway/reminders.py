@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -153,6 +153,15 @@ def record_action(
     )
 
 
+# Built once (it runs for every milestone an event closes). The episode ids let the unique
+# (episode_id, kind, due_on) index find the rows.
+_OPEN_OF_MILESTONES = select(Reminder).where(
+    Reminder.episode_id.in_(bindparam("episodes", expanding=True)),
+    Reminder.milestone_id.in_(bindparam("milestones", expanding=True)),
+    Reminder.status.in_(OPEN_STATUSES),
+)
+
+
 def resolve_for_milestones(
     session: Session, milestones: Iterable[Milestone], *, resolution: str, actor: str,
     now: dt.datetime,
@@ -161,12 +170,9 @@ def resolve_for_milestones(
     rows = list(milestones)
     if not rows:
         return 0
-    # The episode ids let the unique (episode_id, kind, due_on) index find the rows.
-    query = select(Reminder).where(
-        Reminder.episode_id.in_({m.episode_id for m in rows}),
-        Reminder.milestone_id.in_([m.id for m in rows]), Reminder.status.in_(OPEN_STATUSES),
-    )
-    return _resolve(session, list(session.scalars(query)), resolution, actor, now)
+    found = session.scalars(_OPEN_OF_MILESTONES, {
+        "episodes": sorted({m.episode_id for m in rows}), "milestones": [m.id for m in rows]})
+    return _resolve(session, list(found), resolution, actor, now)
 
 
 def resolve_all_open(

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition, parse_definition
 from pathway.errors import Duplicate, NotFound
 from pathway.models import PathwayVersion
 
-# Versions are immutable once stored, so a process-wide cache is always right.
-_cache: dict[int, PathwayDefinition] = {}
+# Versions are immutable once stored, so a process-wide cache is right for one database. It is
+# keyed by the database too: a process may hold several (the simulator runs each version in a
+# database of its own; the tests make one per test), and "version 2" can differ between them.
+_cache: dict[tuple[str, int], PathwayDefinition] = {}
 
 
 def load_definition(session: Session, version: int) -> PathwayDefinition:
     """The definition of one stored version."""
-    cached = _cache.get(version)
+    bind = session.get_bind()
+    url = bind.engine.url if isinstance(bind, Connection) else bind.url
+    key = (url.render_as_string(), version)
+    cached = _cache.get(key)
     if cached is not None:
         return cached
     row = session.get(PathwayVersion, version)
     if row is None:
         raise NotFound("pathway version", version)
     definition = parse_definition(row.definition)
-    _cache[version] = definition
+    _cache[key] = definition
     return definition
 
 

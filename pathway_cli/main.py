@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select
 
 from api.server import serve
@@ -27,19 +26,11 @@ from pathway.models import Episode, User
 from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
 from pathway.versions import add_version
+from pathway_cli import simulate
+from pathway_cli.schema import alembic_config
 from scheduler.delivery import DeliveryConfig, deliver_until_idle
 from scheduler.jobs import reminders_tick
 from scheduler.process import configure_logging, run_blocking
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def alembic_config(url: str) -> Config:
-    """An Alembic config pointing at the packaged migrations and `url`."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
-    return config
 
 
 def migrate(settings: Settings) -> None:
@@ -228,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("file")
     va.add_argument("--note", default="")
     va.set_defaults(func=cmd_version_add)
+    simulate.add_parser(sub)
     return parser
 
 

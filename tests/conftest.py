@@ -19,8 +19,10 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="session")
-def database_factory(tmp_path_factory: pytest.TempPathFactory) -> DatabaseFactory:
-    return DatabaseFactory(Path(tmp_path_factory.mktemp("databases")))
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(Path(tmp_path_factory.mktemp("databases")))
+    yield factory
+    factory.close()
 
 
 def _require_postgres() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from api.auth import OPEN_EPISODES, READ, SEND_EVENTS, Caller, require
 from api.fhir import FHIR_JSON, FhirResponse, episode_bundle
 from api.idempotency import IdempotencyDep
 from api.openapi import problems
-from api.render import episode_out, etag, event_out, summary
+from api.render import episode_out, etag, event_out, opaque, summary, unwrap
 from api.schemas import (
     BoundedDate,
     EpisodeId,
@@ -62,10 +63,11 @@ def _cursor(text: str | None) -> Cursor | None:
     if text is None:
         return None
     try:
-        cursor = Cursor.decode(text)
-    except ValueError as exc:
+        cursor = Cursor.decode(unwrap(text))
+        at = cursor.overdue_at.astimezone(dt.UTC) if cursor.overdue_at else None
+    except (ValueError, OverflowError) as exc:
         raise InvalidData("cursor", "not a cursor from a previous page") from exc
-    if not 0 < cursor.episode_id <= MAX_ID:
+    if not 0 < cursor.episode_id <= MAX_ID or (at and not 1900 <= at.year <= 2999):
         raise InvalidData("cursor", "not a cursor from a previous page")
     return cursor
 
@@ -92,7 +94,7 @@ def list_(
     )
     rows, nxt = list_episodes(unit.session, where=where, limit=limit, after=_cursor(cursor))
     return EpisodePage(items=[summary(e, unit) for e in rows],
-                       next_cursor=nxt.encode() if nxt else None)
+                       next_cursor=opaque(nxt.encode()) if nxt else None)
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeOut, responses=problems(404),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import ACT_ON_REMINDERS, ASSIGN_REMINDERS, READ_REMINDERS, Caller, require
 from api.idempotency import IdempotencyDep
 from api.openapi import problems
-from api.render import reminder_detail
+from api.render import opaque, reminder_detail, unwrap
 from api.schemas import (
     MAX_ID,
     AcknowledgeIn,
@@ -41,7 +41,7 @@ def _cursor(text: str | None) -> ReminderCursor | None:
     if text is None:
         return None
     try:
-        return ReminderCursor.decode(text)
+        return ReminderCursor.decode(unwrap(text))
     except ValueError as exc:
         raise InvalidData("cursor", "not a cursor from a previous page") from exc
 
@@ -66,7 +66,7 @@ def list_(
     rows, nxt = reminder_actions.list_reminders(unit.session, where=where, limit=limit,
                                                 after=_cursor(cursor))
     return ReminderPage(items=[ReminderOut.model_validate(r) for r in rows],
-                        next_cursor=nxt.encode() if nxt else None)
+                        next_cursor=opaque(nxt.encode()) if nxt else None)
 
 
 @router.get("/{reminder_id}", response_model=ReminderDetail, responses=problems(404),

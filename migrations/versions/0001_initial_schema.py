@@ -290,6 +290,9 @@ def upgrade() -> None:
             postgresql_where=sa.text("escalate_at IS NOT NULL"),
         )
         batch_op.create_index("ix_reminders_status_kind", ["status", "kind"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_reminders_milestone_id"), ["milestone_id"], unique=False
+        )
 
     op.create_table(
         "therapies",
@@ -418,6 +421,7 @@ def downgrade() -> None:
 
     op.drop_table("therapies")
     with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reminders_milestone_id"))
         batch_op.drop_index("ix_reminders_status_kind")
         batch_op.drop_index(
             "ix_reminders_escalate_at",

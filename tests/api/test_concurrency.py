@@ -17,8 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from pathway.models import Patient
 from tests.api.support import ApiHarness, make_harness
+from tests.builders import intake
 from tests.support.databases import TestDatabase
 
 ROUNDS = 12
@@ -143,3 +146,17 @@ def test_same_idempotency_key_race(live: tuple[ApiHarness, str]) -> None:
             assert [r.status_code for r in outcomes] == [201, 201], [r.text for r in outcomes]
             assert outcomes[0].json() == outcomes[1].json()
             assert [e["seq"] for e in _log(client, ep["id"])] == [1, 2]
+
+
+def test_same_new_patient_race(live: tuple[ApiHarness, str]) -> None:
+    api, base = live
+    headers = api.auth("integration")
+    for round_ in range(ROUNDS):
+        body = intake(patient={"mrn": f"RACE{round_}"})
+        outcomes = _race(base, headers, [("/v1/episodes", body, {}), ("/v1/episodes", body, {})])
+        codes = sorted(r.status_code for r in outcomes)
+        assert codes in ([201, 201], [201, 409]), [r.text for r in outcomes]
+        with api.db.sessions() as session:
+            patients = session.scalars(select(Patient).where(
+                Patient.mrn == f"RACE{round_}")).all()
+        assert len(patients) == 1

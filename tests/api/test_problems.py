@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.render import opaque
 from pathway.db import make_engine, make_sessionmaker
 from pathway.runtime import Runtime
 from pathway.settings import Settings
@@ -125,7 +126,9 @@ def test_query_parameters_are_checked(api: ApiHarness) -> None:
     for query, field in (("state=sleeping", "state"), ("limit=0", "limit"),
                          ("limit=100000", "limit"), ("cursor=garbage", "cursor"),
                          ("cursor=0|x|1", "cursor"), ("due_before=99999-01-01", "due_before"),
-                         ("cursor=0||99999999999999", "cursor")):
+                         (f"cursor={opaque('0||99999999999999')}", "cursor"),
+                         (f"cursor={opaque('0|9999-12-31T23:59:59-23:59|5')}", "cursor"),
+                         (f"cursor={opaque('0|2026-01-01T00:00:00|5')}", "cursor")):
         body = assert_problem(api.client.get(f"/v1/episodes?{query}", headers=api.auth()), 422)
         assert body["field"] == field, query
     body = assert_problem(api.client.get("/v1/kpis?from=2026-05-01&to=2026-04-01",

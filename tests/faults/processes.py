@@ -271,3 +271,12 @@ class Cluster:
         """Stop the server and delete its directory."""
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def run_cli(database_url: str, *args: str, **settings: str) -> str:
+    """Run one `pathway` command in a process of its own; its stdout (fails on exit != 0)."""
+    done = subprocess.run([sys.executable, "-m", "pathway_cli", *args], cwd=ROOT,
+                          env=process_env(database_url, **settings), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

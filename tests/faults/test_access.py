@@ -382,7 +382,7 @@ def _check_headers(path: str, response: Response) -> list[str]:
             wrong.append(f"{path}: inline script {tag}")
     if re.search(r"<[^>]+\son[a-z]+\s*=", html):
         wrong.append(f"{path}: inline event handler")
-    if re.search(r"""(src|href)=["']?https?://""", html):
+    if re.search(r"""(<script|<img|<link|<iframe)[^>]*(src|href)=["']?(https?:)?//""", html):
         wrong.append(f"{path}: loads from another origin")
     return wrong
 

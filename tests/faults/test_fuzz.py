@@ -24,7 +24,7 @@ from tests.faults.ledger import Entry
 from tests.faults.sizes import sized
 from tests.support.databases import TestDatabase
 
-EXAMPLES = sized(25, 300)
+EXAMPLES = sized(30, 300)
 PROBLEM = "application/problem+json"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))

@@ -79,9 +79,17 @@ def test_hostile_requests_are_refused_and_change_nothing(surface: Surface, db: T
             failures.append(f"{case.name} ({case.method} {case.path[:60]}): {why}")
         elif SCRIPT in response.text:
             failures.append(f"{case.name}: the problem echoes the input")
+    # Over the limit without a Content-Length: the guard counts the streamed chunks.
+    chunks = (b"x" * 8192 for _ in range(MAX_BODY // 8192 + 2))
+    streamed = surface.client.post(f"/v1/episodes/{surface.episode}/events", content=chunks,
+                                   headers={**surface.api.auth(),
+                                            "Content-Type": "application/json"})
+    assert "content-length" not in streamed.request.headers
+    if why := _problem_ok(streamed, frozenset({413})):
+        failures.append(f"streamed body over the limit: {why}")
     assert failures == [], "\n".join(failures)
     assert snapshot(db.engine) == before
-    ledger.tried(len(cases))
+    ledger.tried(len(cases) + 1)
     ledger.check("tables compared", len(before))
     ledger.check("rows compared", sum(n for n, _digest in before.values()))
 

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from pathway import access
 from pathway.clock import utc_now
 from pathway.db import make_sessionmaker, transaction
-from pathway.models import Episode, EventRecord, Reminder, ReminderAction
+from pathway.models import Episode, EventRecord, Patient, Reminder, ReminderAction
+from tests.builders import intake
 from tests.faults.invariants import audit_database
 from tests.faults.ledger import Entry
 from tests.faults.processes import Fleet
@@ -146,6 +148,48 @@ def mixed_for_a_while(http: Http, answers: Answers, episodes: list[int]) -> int:
     return sum(sent.values())
 
 
+def same_new_patient_at_once(http: Http, answers: Answers, engine: Any) -> int:
+    """Everyone opens an episode for the same new MRN at once: each gets an episode or a
+    conflict, and there is one patient."""
+    for round_ in range(ROUNDS):
+        mrn = f"RACE{round_:04d}"
+
+        def task(n: int, barrier: threading.Barrier, mrn: str = mrn) -> None:
+            barrier.wait()
+            response = http.request("POST", "/v1/episodes", n,
+                                    json=intake(patient={"mrn": mrn}))
+            answers.record(response, {201} | CONFLICT, f"open for {mrn}")
+        _at_once(THREADS, task)
+        with make_sessionmaker(engine)() as session:
+            assert session.scalar(select(func.count()).select_from(Patient).where(
+                Patient.mrn == mrn)) == 1
+    return THREADS * ROUNDS
+
+
+def same_idempotency_key_at_once(http: Http, answers: Answers, episode_id: int) -> int:
+    """Everyone sends the same write with the same Idempotency-Key at once: it is applied
+    once; the others replay its answer or are told it is in progress."""
+    for round_ in range(ROUNDS):
+        key = f"race-key-{episode_id}-{round_}"
+        seqs: set[int] = set()
+
+        def task(n: int, barrier: threading.Barrier, key: str = key,
+                 seqs: set[int] = seqs) -> None:
+            barrier.wait()
+            response = http.request(
+                "POST", f"/v1/episodes/{episode_id}/events", n,
+                json={"event": "record_symptom_change", "data": {"text": key}},
+                headers={"Idempotency-Key": key})
+            answers.record(response, {201, 409}, f"same key {key}")
+            if response.status_code == 201:
+                with answers.lock:
+                    seqs.add(int(response.json()["event"]["seq"]))
+        _at_once(THREADS, task)
+        assert len(seqs) == 1, seqs  # every 2xx is the same event
+        answers.applied[episode_id].extend(seqs)
+    return THREADS * ROUNDS
+
+
 def reminder_actions_race_a_resolving_event(http: Http, coordinator: Http, answers: Answers,
                                             episodes: list[int], engine: Any) -> int:
     """A therapy is recorded (resolving the therapy reminder) while others acknowledge,
@@ -191,6 +235,7 @@ def reminder_actions_race_a_resolving_event(http: Http, coordinator: Http, answe
     return tried
 
 
+@pytest.mark.slow
 def test_conflicting_clients(db: TestDatabase, tmp_path: Path, ledger: Entry) -> None:
     # Identified 20 days ago: the plan and therapy reminders are raised at opening.
     seeded = seed(db.engine, episodes=EPISODES + 4, days_ago=20)
@@ -207,6 +252,8 @@ def test_conflicting_clients(db: TestDatabase, tmp_path: Path, ledger: Entry) ->
         tried += if_match_at_once(http, answers, ids[0])
         tried += reminder_actions_race_a_resolving_event(http, coordinator, answers,
                                                          ids[EPISODES:], db.engine)
+        tried += same_new_patient_at_once(http, answers, db.engine)
+        tried += same_idempotency_key_at_once(http, answers, ids[1])
         tried += mixed_for_a_while(http, answers, ids[:3])
     finally:
         fleet.stop_all()

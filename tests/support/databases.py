@@ -17,7 +17,8 @@ from pathway_cli.main import alembic_config
 from alembic import command
 
 POSTGRES_ENV = "PATHWAY_TEST_POSTGRES_URL"
-TEMPLATE = "pathway_template"
+# One template per test process, so concurrent runs on one server don't drop each other's.
+TEMPLATE = f"pathway_template_{os.getpid()}"
 
 
 @dataclass
@@ -86,6 +87,18 @@ class DatabaseFactory:
         url = _with_database(admin_url, name)
         engine = make_engine(url, pool_size=5, max_overflow=20)
         return TestDatabase("postgresql", url, engine, make_sessionmaker(engine))
+
+    def close(self) -> None:
+        """Drop this run's PostgreSQL template (the SQLite one lives in a temp dir)."""
+        admin_url = postgres_admin_url()
+        if not self._pg_ready or admin_url is None:
+            return
+        admin = _admin_engine(admin_url)
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+        finally:
+            admin.dispose()
 
     def drop(self, db: TestDatabase) -> None:
         db.dispose()
