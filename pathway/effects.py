@@ -102,6 +102,11 @@ def on_transition(ctx: EffectContext, source: str, target: str) -> None:
         resolve_all_open(ctx.session, ctx.episode.id, resolution="episode_closed",
                          actor=ctx.actor, now=ctx.now)
         return
+    if target == CareState.SURGICAL_REFERRAL:
+        # The urgent surgical review has happened: the patient is with the surgeons.
+        resolve_all_open(ctx.session, ctx.episode.id, resolution="referred_to_surgery",
+                         actor=ctx.actor, now=ctx.now,
+                         kinds=[ReminderKind.URGENT_SURGICAL_REVIEW])
     entered = WATCHED_BY_STATE.get(target)
     if entered is None:
         return
@@ -126,6 +131,8 @@ def on_track_facts(ctx: EffectContext) -> None:
         ctx.episode_changes["red_flags_open"] = False
     elif name == TransitionEvent.RECORD_IMAGING:
         assert isinstance(ctx.data, RecordImaging)
+        resolve_all_open(ctx.session, ctx.episode.id, resolution="imaging_recorded",
+                         actor=ctx.actor, now=ctx.now, kinds=[ReminderKind.REPEAT_MRI_NEEDED])
         rows.insert_one(ctx.session, ImagingRecord(
             episode_id=ctx.episode.id, modality=ctx.data.modality.value,
             performed_on=ctx.occurred_on, finding=ctx.data.finding.value, event_id=ctx.record.id))

@@ -176,12 +176,15 @@ def resolve_for_milestones(
 
 
 def resolve_all_open(
-    session: Session, episode_id: int, *, resolution: str, actor: str, now: dt.datetime
+    session: Session, episode_id: int, *, resolution: str, actor: str, now: dt.datetime,
+    kinds: Iterable[ReminderKind] | None = None,
 ) -> int:
-    """Resolve every open reminder of an episode (it was closed)."""
+    """Resolve the open reminders of an episode: all of them (it was closed) or of `kinds`."""
     query = select(Reminder).where(
         Reminder.episode_id == episode_id, Reminder.status.in_(OPEN_STATUSES)
     )
+    if kinds is not None:
+        query = query.where(Reminder.kind.in_([k.value for k in kinds]))
     return _resolve(session, list(session.scalars(query)), resolution, actor, now)
 
 
