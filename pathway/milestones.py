@@ -147,20 +147,21 @@ def closing_values(status: MilestoneStatus, on: dt.date, now: dt.datetime) -> di
     }
 
 
-def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
-    """The episode's open milestones, soonest overdue first."""
-    query = (
-        select(Milestone)
-        .where(Milestone.episode_id == episode_id, Milestone.status == MilestoneStatus.OPEN.value)
-        .order_by(Milestone.overdue_at, Milestone.id)
-    )
-    return list(session.scalars(query))
-
-
 # Built once: constructing a SELECT costs more than running it on an indexed key.
 _ALL_OF_EPISODE = (
     select(Milestone).where(Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
 )
+_OPEN_OF_EPISODE = (
+    select(Milestone)
+    .where(Milestone.episode_id == bindparam("episode_id"),
+           Milestone.status == MilestoneStatus.OPEN.value)
+    .order_by(Milestone.overdue_at, Milestone.id)
+)
+
+
+def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
+    """The episode's open milestones, soonest overdue first."""
+    return list(session.scalars(_OPEN_OF_EPISODE, {"episode_id": episode_id}))
 
 
 def all_milestones(session: Session, episode_id: int) -> list[Milestone]:

@@ -89,11 +89,11 @@ class Episode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    state: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(32))
     pathway_version: Mapped[int] = mapped_column(ForeignKey("pathway_versions.version"))
     version: Mapped[int] = mapped_column(Integer)
     identified_on: Mapped[dt.date] = mapped_column(Date)
-    coordinator: Mapped[str | None] = mapped_column(String(120), index=True)
+    coordinator: Mapped[str | None] = mapped_column(String(120))
     levels: Mapped[list[Any]]
     intake: Mapped[dict[str, Any]]
     neuro_intact: Mapped[bool] = mapped_column(Boolean)
@@ -112,6 +112,12 @@ class Episode(Base):
     # The use cases set the version themselves (it is also the event log's sequence number);
     # the ORM still checks the old value in the UPDATE's WHERE clause.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    # The worklist filters by state or coordinator and pages "most overdue first": these
+    # indexes serve both, so a filtered page walks an index instead of sorting every match.
+    __table_args__ = (
+        Index("ix_episodes_state_next_overdue_at", "state", "next_overdue_at"),
+        Index("ix_episodes_coordinator_next_overdue_at", "coordinator", "next_overdue_at"),
+    )
 
 
 class Milestone(Base):

@@ -175,12 +175,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_episodes")),
     )
     with op.batch_alter_table("episodes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_episodes_coordinator"), ["coordinator"], unique=False)
+        batch_op.create_index(
+            "ix_episodes_coordinator_next_overdue_at",
+            ["coordinator", "next_overdue_at"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_episodes_next_overdue_at"), ["next_overdue_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_episodes_patient_id"), ["patient_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_episodes_state"), ["state"], unique=False)
+        batch_op.create_index(
+            "ix_episodes_state_next_overdue_at", ["state", "next_overdue_at"], unique=False
+        )
 
     op.create_table(
         "events",
@@ -445,10 +451,10 @@ def downgrade() -> None:
     op.drop_table("milestones")
     op.drop_table("events")
     with op.batch_alter_table("episodes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_episodes_state"))
+        batch_op.drop_index("ix_episodes_state_next_overdue_at")
         batch_op.drop_index(batch_op.f("ix_episodes_patient_id"))
         batch_op.drop_index(batch_op.f("ix_episodes_next_overdue_at"))
-        batch_op.drop_index(batch_op.f("ix_episodes_coordinator"))
+        batch_op.drop_index("ix_episodes_coordinator_next_overdue_at")
 
     op.drop_table("episodes")
     op.drop_table("webhook_subscriptions")

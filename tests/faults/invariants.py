@@ -5,7 +5,7 @@
   fracture-care milestone is the one its state watches (none in a final state), at most one
   open milestone per kind, the denormalised next-overdue column agrees with the milestones.
 - Every reminder: raised once (one `raised` action), resolved if its milestone closed, and
-  announced in the outbox to every subscription that wants it.
+  announced in the outbox to every subscription that wants it; every event likewise.
 - Nothing left behind: no open milestone whose alert time has passed (once the schedulers had
   time to scan).
 - The writes the clients saw acknowledged are exactly the events logged.
@@ -135,6 +135,26 @@ def _audit_reminders(session: Session, milestones: dict[int, Milestone], audit: 
                 say(f"reminder {reminder.id}: {n} outbox rows for subscription {sub.id}")
 
 
+def _audit_event_outbox(session: Session, audit: Audit) -> None:
+    """Every logged event is in the outbox once for each subscription to its name."""
+    subscriptions = [s for s in session.scalars(select(WebhookSubscription)) if s.event_names]
+    if not subscriptions:
+        return
+    announced = Counter(session.execute(
+        select(Delivery.event_id, Delivery.target).where(
+            Delivery.topic == Topic.EPISODE_EVENT.value)).all())
+    for event in session.scalars(select(EventRecord)):
+        for sub in subscriptions:
+            wanted = event.name in sub.event_names or "*" in sub.event_names
+            if not wanted or sub.created_at > event.recorded_at:
+                continue
+            n = announced[(event.id, str(sub.id))]
+            if n != 1:
+                audit.problems.append(f"event {event.id} ({event.name} of episode "
+                                      f"{event.episode_id}): {n} outbox rows for "
+                                      f"subscription {sub.id}")
+
+
 def _wants(sub: WebhookSubscription, kind: str) -> bool:
     if not sub.reminder_kinds:
         return not sub.event_names
@@ -155,6 +175,7 @@ def audit_database(session: Session, *, settled_at: dt.datetime | None = None) -
         _audit_episode(session, episode, events.get(episode.id, []),
                        milestones.get(episode.id, []), audit)
     _audit_reminders(session, {m.id: m for m in all_milestones}, audit)
+    _audit_event_outbox(session, audit)
     if settled_at is not None:
         late = [m for m in all_milestones
                 if m.next_alert_at is not None and m.next_alert_at <= settled_at]

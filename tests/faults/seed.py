@@ -32,14 +32,18 @@ class Seeded:
 
 def seed(engine: Engine, *, episodes: int, receiver_url: str | None = None,
          role: str = "integration", days_ago: int = 1, key_name: str = "load") -> Seeded:
-    """A key, a webhook subscription to every reminder (if a receiver is given) and
-    `episodes` episodes identified `days_ago` days ago, so that nothing is due for weeks."""
+    """A key, webhook subscriptions to every reminder and to every event (if a receiver is
+    given) and `episodes` episodes identified `days_ago` days ago, so that nothing is due for
+    weeks."""
     now = utc_now()
     day0 = (now - dt.timedelta(days=days_ago)).date()
     with transaction(make_sessionmaker(engine)) as session:
         _key, raw = access.create_api_key(session, name=key_name, role=role, now=now)
-        sub = subscribe(session, receiver_url, now=now - dt.timedelta(minutes=1)) \
-            if receiver_url else None
+        sub = None
+        if receiver_url:  # one subscription to every reminder, one to every event
+            sub = subscribe(session, receiver_url, now=now - dt.timedelta(minutes=1))
+            events = subscribe(session, receiver_url, now=now - dt.timedelta(minutes=1))
+            events.event_names = ["*"]
         ids = [open_episode(session, intake=intake(identified_on=day0.isoformat()),
                             actor="test", now=now, zone=UTC).id for _ in range(episodes)]
     return Seeded(raw, key_name, ids, sub.id if sub else None)

@@ -1,0 +1,121 @@
+"""Workload 4, the worklist at scale: server time of the dashboard's home page (open episodes,
+most overdue first, with counts and filters) at 100,000 episodes.
+
+The database is built by `bench.bulk` (use-case rows in every state, copied). A coordinator
+logs in through the login form; then each page is requested `--requests` times in-process
+(Starlette's TestClient: the whole server path, routing, session, queries and template, without
+a network), and the p50 and p95 of the time to the full response are reported.
+
+    .venv/bin/python -m bench.worklist           # 100,000 episodes, SQLite and PostgreSQL
+    .venv/bin/python -m bench.worklist --quick   # 10,000 episodes
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from bench import bulk
+from bench.common import (
+    backends,
+    base_parser,
+    fresh_database,
+    machine_line,
+    median,
+    ms,
+    percentile,
+    postgres_server_url,
+)
+from pathway import access
+from pathway.db import transaction
+from pathway.runtime import Runtime
+from pathway.settings import Settings
+
+PASSWORD = "bench-worklist-password"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+#: (label, query string): the first page, then filtered pages.
+PAGES = (
+    ("first page", "/"),
+    ("state = conservative_care", "/?state=conservative_care"),
+    ("reminder kind filter", "/?kind=osteoporosis_therapy_overdue"),
+    ("mine, overdue only", "/?mine=1&overdue=1"),
+    ("second page (cursor)", None),
+)
+
+
+def logged_in(runtime: Runtime) -> TestClient:
+    """A client with a coordinator's session (the template's coordinators include alex)."""
+    with transaction(runtime.sessions) as session:
+        access.create_user(session, username="alex", password=PASSWORD, role="coordinator",
+                           now=bulk.T0)
+    client = TestClient(create_app(runtime))
+    page = client.get("/login")
+    found = TOKEN.search(page.text)
+    assert found, "no CSRF token on the login page"
+    response = client.post("/login", data={"username": "alex", "password": PASSWORD,
+                                           "csrf_token": found.group(1), "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.status_code
+    return client
+
+
+def time_page(client: TestClient, path: str, requests: int) -> list[float]:
+    """Seconds per request for one page (after one warm-up request)."""
+    assert client.get(path).status_code == 200
+    times = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    return times
+
+
+def next_page(client: TestClient) -> str:
+    """The worklist's link to its second page."""
+    found = re.search(r'href="(/\?[^"]*after=[^"]+)"', client.get("/").text)
+    assert found, "the first page has no link to a next page"
+    return found.group(1).replace("&amp;", "&")
+
+
+def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
+    database = fresh_database(backend, "worklist", postgres_url)
+    try:
+        runtime = Runtime.from_settings(Settings(database_url=database.url))
+        runtime.clock = lambda: bulk.T0
+        bulk.build(runtime.engine, args.episodes, log=lambda line: print(line, file=sys.stderr))
+        client = logged_in(runtime)
+        for label, path in PAGES:
+            times = time_page(client, path or next_page(client), args.requests)
+            print(f"  {label:<28} p50 {ms(median(times)):>7} ms   p95 "
+                  f"{ms(percentile(times, 95)):>7} ms")
+        runtime.engine.dispose()
+    finally:
+        database.drop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--episodes", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.episodes, args.requests = 10_000, 20
+    postgres_url = postgres_server_url(args.postgres_url)
+    print(machine_line())
+    print(f"workload 4: worklist pages at {args.episodes:,} episodes, {args.requests} requests "
+          "each, server time in-process")
+    for backend in backends(args):
+        print(f"[{backend}]")
+        run_backend(backend, args, postgres_url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
