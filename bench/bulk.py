@@ -55,10 +55,10 @@ def _shifted(table: Table, column: Column[object], copy: int,
     return column
 
 
-def make_template(engine: Engine, episodes: int = TEMPLATE) -> None:
-    """Make the template episodes through the use cases, as of T0."""
+def make_template(engine: Engine, episodes: int = TEMPLATE, now: dt.datetime = T0) -> None:
+    """Make the template episodes through the use cases, as of `now` (T0 unless given)."""
     with transaction(make_sessionmaker(engine)) as session:
-        make_demo(session, episodes=episodes, now=T0, zone=ZONE, seed=11)
+        make_demo(session, episodes=episodes, now=now, zone=ZONE, seed=11)
 
 
 def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:
@@ -88,9 +88,10 @@ def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -
     log(f"    {copies * template:,} episodes ready in {time.perf_counter() - started:,.0f} s")
 
 
-def build(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:
+def build(engine: Engine, episodes: int, *, log: Callable[[str], None] = print,
+          now: dt.datetime = T0) -> None:
     """Fill a fresh migrated database with `episodes` episodes (rounded up to the template)."""
-    make_template(engine, min(TEMPLATE, episodes))
+    make_template(engine, min(TEMPLATE, episodes), now)
     grow(engine, episodes, log=log)
 
 

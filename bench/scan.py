@@ -73,13 +73,14 @@ def idle_ticks(runtime: Runtime, runs: int) -> tuple[list[float], list[float]]:
     return scans, ticks
 
 
-def scan_time(run: int) -> dt.datetime:
+def scan_time(run: int, base: dt.datetime = T0) -> dt.datetime:
     """When run `run` scans: its set fell due half an hour before."""
-    return T0 + dt.timedelta(hours=1 + run)
+    return base + dt.timedelta(hours=1 + run)
 
 
-def mark_due(engine: Engine, runs: int, per_run: int) -> None:
-    """Make `runs` disjoint sets of `per_run` open milestones due before each run's scan time."""
+def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> None:
+    """Make `runs` disjoint sets of `per_run` open milestones due before each run's scan time
+    (counted from `at`, the time the database was built as of)."""
     with engine.begin() as conn:
         ids = [row[0] for row in conn.execute(text(
             "SELECT id FROM milestones WHERE next_alert_at IS NOT NULL ORDER BY id LIMIT :n"),
@@ -88,7 +89,8 @@ def mark_due(engine: Engine, runs: int, per_run: int) -> None:
             raise SystemExit(f"only {len(ids):,} open milestones; need {runs * per_run:,}")
         for run in range(runs):
             chunk = ids[run * per_run:(run + 1) * per_run]
-            due_at = (scan_time(run) - dt.timedelta(minutes=30)).replace(tzinfo=None)
+            due_at = (scan_time(run, at) - dt.timedelta(minutes=30)).astimezone(dt.UTC)
+            due_at = due_at.replace(tzinfo=None)
             for first in range(0, len(chunk), 10_000):
                 part = chunk[first:first + 10_000]
                 conn.execute(
