@@ -95,6 +95,7 @@ class Receiver:
         self.hits: Counter[str] = Counter()  # deliveries accepted, by webhook-id
         self.bodies: dict[str, dict[str, Any]] = {}
         self.bad_signatures = 0
+        self.truncated = 0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -114,7 +115,14 @@ class Receiver:
             protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender was killed mid-request: nothing arrived to verify or answer.
+                    with receiver.lock:
+                        receiver.truncated += 1
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     receiver.requests += 1
                     status = receiver.status

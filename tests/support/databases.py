@@ -8,13 +8,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.db import make_engine, make_sessionmaker
-from pathway_cli.main import alembic_config
-from alembic import command
+from pathway_cli.schema import alembic_config
 
 POSTGRES_ENV = "PATHWAY_TEST_POSTGRES_URL"
 # One template per test process, so concurrent runs on one server don't drop each other's.
