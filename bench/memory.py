@@ -93,7 +93,7 @@ def exercise(port: int, key: str, episodes: int, seconds: float) -> int:
         lambda: "/v1/episodes?limit=50&state=conservative_care",
         lambda: f"/v1/episodes/{rng.randint(1, episodes)}",
         lambda: f"/v1/episodes/{rng.randint(1, episodes)}/events",
-        lambda: f"/v1/kpis?start={today - dt.timedelta(days=60)}&end={today}",
+        lambda: f"/v1/kpis?from={today - dt.timedelta(days=30)}&to={today}",
     ]
     done = 0
     deadline = time.monotonic() + seconds

@@ -36,9 +36,10 @@ def _table(cls: type[Base]) -> Table:
 
 
 @functools.cache
-def _insert_statement(cls: type[Base]) -> Insert:
+def _insert_statement(cls: type[Base], many: bool) -> Insert:
     table = _table(cls)
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    # Several rows need their ids back in parameter order; one row does not pay for that.
+    return insert(table).returning(table.c.id, sort_by_parameter_order=many)
 
 
 @functools.cache
@@ -84,14 +85,16 @@ def insert_all(session: Session, objects: Sequence[B]) -> Sequence[B]:
         return objects
     cls = type(objects[0])
     values = [_given_values(obj) for obj in objects]
-    # One row goes as a plain execute: executemany's batching costs more than it saves here.
-    ids = session.scalars(_insert_statement(cls), values[0] if len(values) == 1 else values).all()
+    if len(values) == 1:  # a plain execute: executemany's batching costs more than it saves
+        ids = [session.execute(_insert_statement(cls, False), values[0]).scalar_one()]
+    else:
+        ids = list(session.scalars(_insert_statement(cls, True), values))
     defaults = _scalar_defaults(cls)
     for obj, row_id in zip(objects, ids, strict=True):
+        state = obj.__dict__  # the instance's attribute values, committed as they stand below
         for key, value in defaults.items():
-            if key not in obj.__dict__:
-                setattr(obj, key, value)
-        obj.__dict__["id"] = row_id
+            state.setdefault(key, value)
+        state["id"] = row_id
         make_transient_to_detached(obj)
         session.add(obj)
     return objects
