@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import dashboard
+from api.docs import install_docs
 from api.idempotency import IdempotentReplay, on_replay
 from api.metrics import RequestCounter
 from api.middleware import BodyGuard, RequestLog
@@ -30,7 +31,8 @@ Drive the vertebral compression fracture pathway (PATHWAY.md) over HTTP.
 
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the application around a runtime (settings, database, clock)."""
-    app = FastAPI(title="Pathway", version="1", description=DESCRIPTION)
+    app = FastAPI(title="Pathway", version="1", description=DESCRIPTION, docs_url=None,
+                  redoc_url=None)
     app.state.runtime = runtime
     app.state.requests = RequestCounter()
     install_problem_handlers(app)
@@ -38,6 +40,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in (ops, episodes, reminders, pathway, admin):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     dashboard.install(app, runtime)
     app.add_middleware(BodyGuard, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestLog, counter=app.state.requests)
