@@ -16,3 +16,9 @@ soak:           ## the fault, load and hostile-input suite (tests/faults) at soa
 lint:
 	$(VENV)/bin/ruff check pathway api scheduler pathway_cli tests
 	$(VENV)/bin/mypy
+
+BENCH_ARGS ?=
+bench:          ## every benchmark of BENCHMARKS.md on SQLite and PostgreSQL (long; BENCH_ARGS=--quick)
+	@url=$$(scripts/postgres.sh start) && for b in transitions scan api worklist memory; do \
+	  PYTHONPATH=. PATHWAY_BENCH_POSTGRES_URL=$$url $(PY) -m bench.$$b $(BENCH_ARGS) || exit 1; \
+	done

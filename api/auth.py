@@ -1,11 +1,8 @@
-"""Who is calling: API keys (`Authorization: Bearer pw_...`) and what each role may do.
-
-| role          | may                                                                  |
-|---------------|----------------------------------------------------------------------|
-| `integration` | open episodes, send events, read episodes, events, FHIR, the pathway |
-| `clinician`   | send events, act on reminders (acknowledge, snooze), read            |
-| `coordinator` | act on reminders (acknowledge, snooze, assign), read, KPIs           |
-| `admin`       | everything, including webhooks and dead letters                      |
+"""Who is calling: API keys (`Authorization: Bearer pw_...`), and route guards that check the
+caller's role against `pathway.permissions` (the one table of rights, shared with the
+dashboard): integration opens episodes and sends events; clinician sends events and acts on
+reminders; coordinator acts on and assigns reminders; admin does everything, including
+webhooks and dead letters; every role reads episodes and the pathway.
 
 No key, a malformed header or an unknown or revoked key gets 401; a role that may not do
 something gets 403. The actor recorded in the event log and reminder history is
@@ -24,19 +21,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.problems import ApiProblem
 from api.units import UnitDep
 from pathway.access import find_api_key
-from pathway.vocabulary import Role
+from pathway.permissions import Action, may, roles_allowed
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pw_...`")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pathway"'}
 
-READ = (Role.INTEGRATION, Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)
-OPEN_EPISODES = (Role.INTEGRATION, Role.ADMIN)
-SEND_EVENTS = (Role.INTEGRATION, Role.CLINICIAN, Role.ADMIN)
-READ_REMINDERS = (Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)
-ACT_ON_REMINDERS = (Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)
-ASSIGN_REMINDERS = (Role.COORDINATOR, Role.ADMIN)
-READ_KPIS = (Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)
-ADMINISTER = (Role.ADMIN,)
 
 
 @dataclass(frozen=True)
@@ -70,15 +59,15 @@ def authenticate(
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-def require(*roles: Role) -> Callable[[Caller], Caller]:
-    """A dependency admitting only `roles` (admin is always admitted)."""
-    allowed = {r.value for r in roles} | {Role.ADMIN.value}
+def require(action: Action) -> Callable[[Caller], Caller]:
+    """A dependency admitting only callers whose role `may` do `action`."""
 
     def check(caller: CallerDep) -> Caller:
-        if caller.role not in allowed:
+        if not may(caller.role, action):
+            what = action.value.replace("_", " ")
             raise ApiProblem(403, "forbidden",
-                             f"role {caller.role} may not do this; allowed: "
-                             f"{', '.join(sorted(allowed))}")
+                             f"role {caller.role} may not {what}; allowed: "
+                             f"{', '.join(roles_allowed(action))}")
         return caller
 
     return check

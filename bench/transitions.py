@@ -6,9 +6,14 @@ conservative care on day 1, reassessment (persistent) on day 30, follow-up imagi
 day 58, a bisphosphonate recorded on day 60. Between phases the scheduler's scan runs (untimed),
 as it would in production, so a step pays for what it resolves but not for the scan's backlog.
 
-Storage is measured on a separate database of `--storage-episodes` episodes built by the same
-use cases (in transactions of 500: the rows stored are the same) and reported as database size
-divided by episodes, with a per-table breakdown when SQLite's dbstat is available.
+Storage is the database size divided by the episodes: first of the database the timed run
+built (episodes with all their events, milestones, reminders and history), then of the same
+rows copied up to `--storage-episodes` episodes by `bench.bulk.grow` (ids shifted, MRNs
+suffixed), with a per-table breakdown (indexes included) where SQLite's dbstat is available.
+
+Also printed: the floor (transactions per second that each read one row by id through the same
+session factory: what one transaction per step can reach at best with this stack here) and the
+SQL statements each call sends, which do not depend on the machine.
 
     .venv/bin/python -m bench.transitions            # 10,000 episodes x 3 runs, storage at 100,000
     .venv/bin/python -m bench.transitions --quick    # 1,000 episodes x 1 run, storage at 5,000
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +34,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import bulk
 from bench.common import (
     BenchDatabase,
     backends,
@@ -201,24 +208,6 @@ def transaction_floor(database: BenchDatabase, episodes: int) -> float:
     return episodes / elapsed
 
 
-def build_for_storage(database: BenchDatabase, episodes: int, batch: int = 500) -> None:
-    """The same rows as `run_once`, written in larger transactions to save time."""
-    engine = database.engine()
-    factory = make_sessionmaker(engine)
-    for first in range(0, episodes, batch):
-        with transaction(factory) as session:
-            ids = [open_episode(session, intake=intake(i, "S"), actor=ACTOR, now=at(0),
-                                zone=ZONE).id for i in range(first, min(first + batch, episodes))]
-        for event, day, data in STEPS:
-            with transaction(factory) as session:
-                raise_all_due(session, now=at(day))
-                for episode_id in ids:
-                    apply_event(session, episode_id=episode_id, event=event, data=data,
-                                actor=ACTOR, now=at(day), zone=ZONE,
-                                occurred_on=DAY0 + dt.timedelta(days=day))
-    engine.dispose()
-
-
 def table_sizes(database: BenchDatabase) -> dict[str, int]:
     """Bytes per table including its indexes (SQLite dbstat or PostgreSQL's catalog)."""
     engine = database.engine()
@@ -241,22 +230,24 @@ def table_sizes(database: BenchDatabase) -> dict[str, int]:
     return sizes
 
 
-def report_storage(backend: str, postgres_url: str | None, episodes: int) -> None:
-    """Build `episodes` episodes and print bytes per episode, by table."""
-    database = fresh_database(backend, "storage", postgres_url)
-    try:
-        start = time.perf_counter()
-        build_for_storage(database, episodes)
-        built = time.perf_counter() - start
+def report_storage(database: BenchDatabase, built: int, target: int) -> None:
+    """Bytes per episode of the database the use cases built, then of the same rows copied up
+    to `target` episodes (`bench.bulk.grow`: ids shifted, MRNs suffixed, nothing else)."""
+    for label in ("as built by the use cases", "grown by copying the same rows"):
+        if label.startswith("grown"):
+            if target <= built:
+                return
+            engine = database.engine()
+            bulk.grow(engine, target, log=lambda line: print(line, file=sys.stderr))
+            engine.dispose()
+        episodes = target if label.startswith("grown") else built
         size = database.size_bytes()
-        print(f"  storage at {episodes:,} episodes: {size / episodes:,.0f} bytes/episode "
-              f"(database {size / 1e6:,.1f} MB; built in {built:,.0f} s)")
-        sizes = table_sizes(database)
-        for name, value in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]:
-            if value / episodes >= 1:
-                print(f"    {name:<22} {value / episodes:7,.0f} bytes/episode")
-    finally:
-        database.drop()
+        print(f"  storage at {episodes:,} episodes ({label}): {size / episodes:,.0f} "
+              f"bytes/episode (database {size / 1e6:,.1f} MB)")
+    sizes = table_sizes(database)
+    for name, value in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]:
+        if value / target >= 1:
+            print(f"    {name:<22} {value / target:7,.0f} bytes/episode (with its indexes)")
 
 
 def report(backend: str, results: list[RunResult]) -> None:
@@ -282,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__ or "")
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--storage-episodes", type=int, default=100_000)
-    parser.set_defaults(backend="sqlite")
     args: argparse.Namespace = parser.parse_args(argv)
     if args.quick:
         args.episodes, args.storage_episodes, args.runs = 1_000, 5_000, 1
@@ -299,9 +289,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 results.append(run_once(database, args.episodes, prefix=f"R{run}-"))
                 floors.append(transaction_floor(database, args.episodes))
+                if run == args.runs - 1:
+                    report(backend, results)
+                    report_storage(database, args.episodes, args.storage_episodes)
             finally:
                 database.drop()
-        report(backend, results)
         print(f"  floor: {median(floors):,.0f} transactions/s that each read one row by id "
               f"(same session factory, same run)")
         database = fresh_database(backend, "statements", postgres_url)
@@ -311,8 +303,6 @@ def main(argv: list[str] | None = None) -> int:
             database.drop()
         print("  statements per call (incl. BEGIN, COMMIT): " + ", ".join(
             f"{name} {n:.1f}" for name, n in counts.items()))
-        if args.storage_episodes:
-            report_storage(backend, postgres_url, args.storage_episodes)
     return 0
 
 

@@ -32,9 +32,11 @@ from pathway.versions import current_version, load_definition
 from pathway.vocabulary import OPENED_EVENT, CareState, Fact, MilestoneStatus, TransitionEvent
 
 _TRANSITIONS = frozenset(e.value for e in TransitionEvent)
+_FACTS = frozenset(f.value for f in Fact)
+# Statements built once: building a SELECT costs more than running it on a primary key.
 _BY_ID = select(Episode).where(Episode.id == bindparam("id"))
 _BY_ID_PATIENT_ON_USE = _BY_ID.options(lazyload(Episode.patient))
-_FACTS = frozenset(f.value for f in Fact)
+_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))
 
 
 def care_track(episode: Episode) -> CareTrack:
@@ -76,7 +78,18 @@ def _check_date(field: str, value: dt.date, *, today: dt.date, not_before: dt.da
         raise InvalidData(field, "must not be more than one day in the future")
 
 
-_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))
+def _check_intake_dates(intake: IntakeAssessment, today: dt.date) -> None:
+    _check_date("identified_on", intake.identified_on, today=today, not_before=EARLIEST_DATE)
+    if intake.injury_on is not None:
+        _check_date("injury_on", intake.injury_on, today=today, not_before=EARLIEST_DATE)
+        if intake.injury_on > intake.identified_on:
+            raise InvalidData("injury_on", "must not be after identified_on")
+    if intake.initial_imaging is not None:
+        _check_date("initial_imaging.performed_on", intake.initial_imaging.performed_on,
+                    today=today, not_before=EARLIEST_DATE)
+    if intake.patient.birth_date is not None:
+        _check_date("patient.birth_date", intake.patient.birth_date, today=today,
+                    not_before=EARLIEST_DATE)
 
 
 def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.datetime) -> Patient:
@@ -95,18 +108,7 @@ def open_episode(
     """Open an episode from an intake assessment; raises at once whatever is already overdue."""
     if not isinstance(intake, IntakeAssessment):
         intake = validate_model(IntakeAssessment, intake, "intake")
-    today = local_day(now, zone)
-    _check_date("identified_on", intake.identified_on, today=today, not_before=EARLIEST_DATE)
-    if intake.injury_on is not None:
-        _check_date("injury_on", intake.injury_on, today=today, not_before=EARLIEST_DATE)
-        if intake.injury_on > intake.identified_on:
-            raise InvalidData("injury_on", "must not be after identified_on")
-    if intake.initial_imaging is not None:
-        _check_date("initial_imaging.performed_on", intake.initial_imaging.performed_on,
-                    today=today, not_before=EARLIEST_DATE)
-    if intake.patient.birth_date is not None:
-        _check_date("patient.birth_date", intake.patient.birth_date, today=today,
-                    not_before=EARLIEST_DATE)
+    _check_intake_dates(intake, local_day(now, zone))
     version = current_version(session)
     definition = load_definition(session, version)
     patient = _find_or_add_patient(session, intake, now)
@@ -179,13 +181,7 @@ def apply_event(
         if source == CareState.CLOSED:
             fire(track, event, {})  # always refused: names the state and what is allowed
     definition = load_definition(session, episode.pathway_version)
-    # Claim the next version first: a concurrent writer of this episode waits here (its row
-    # lock) and then finds the version moved on, before anything else is written.
-    claimed: dict[str, Any] = {"state": target, "updated_at": now}
-    if target == CareState.CLOSED:
-        claimed["closed_at"] = now
-    if not rows.claim_version(session, episode, episode.version + 1, claimed):
-        raise Conflict("the episode was changed by someone else; reload and retry")
+    _claim_next_version(session, episode, target, now)
     record = rows.insert_one(session, EventRecord(
         episode_id=episode.id, seq=episode.version, name=event, occurred_on=when,
         recorded_at=now, actor=actor, source_state=source, target_state=target,
@@ -195,19 +191,37 @@ def apply_event(
     ctx = EffectContext(session=session, episode=episode, definition=definition, record=record,
                         data=payload, milestones=all_milestones(session, episode.id), zone=zone,
                         now=now, actor=actor)
-    if event in _FACTS:
-        on_fact(ctx)
-    else:
-        on_track_facts(ctx)
-        if source != target or _is_rearm(event, payload.model_dump()):
-            on_transition(ctx, source, target)
-    open_now = [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN]
-    changes = {**ctx.episode_changes, **summary(open_now)}
-    rows.update(session, episode, {k: v for k, v in changes.items() if getattr(episode, k) != v})
+    _run_effects(ctx, source, target)
     # The episode's milestones are all in hand: scan it only if one of them is due.
     if alert_due(ctx.milestones, now):
         raise_due_reminders(session, now=now, episode_id=episode.id)
     return AppliedEvent(episode=episode, record=record, source=source, target=target)
+
+
+def _claim_next_version(session: Session, episode: Episode, target: str,
+                        now: dt.datetime) -> None:
+    # First of all writes: a concurrent writer of this episode waits here (its row lock) and
+    # then finds the version moved on, before anything else is written.
+    claimed: dict[str, Any] = {"state": target, "updated_at": now}
+    if target == CareState.CLOSED:
+        claimed["closed_at"] = now
+    if not rows.claim_version(session, episode, episode.version + 1, claimed):
+        raise Conflict("the episode was changed by someone else; reload and retry")
+
+
+def _run_effects(ctx: EffectContext, source: str, target: str) -> None:
+    """The event's effects, then the episode's columns they changed, in one UPDATE."""
+    event = ctx.record.name
+    if event in _FACTS:
+        on_fact(ctx)
+    else:
+        on_track_facts(ctx)
+        if source != target or _is_rearm(event, ctx.data.model_dump()):
+            on_transition(ctx, source, target)
+    open_now = [m for m in ctx.milestones if m.status == MilestoneStatus.OPEN]
+    changes = {**ctx.episode_changes, **summary(open_now)}
+    rows.update(ctx.session, ctx.episode,
+                {k: v for k, v in changes.items() if getattr(ctx.episode, k) != v})
 
 
 def _is_rearm(event: str, data: dict[str, Any]) -> bool:

@@ -63,7 +63,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return error_page(request, board, status_code=403, title="Not allowed",
-                          message="This page is for administrators.", viewer=exc.viewer)
+                          message=exc.message, viewer=exc.viewer)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:

@@ -7,7 +7,6 @@ from starlette.responses import Response
 
 from api.dashboard.security import csrf_token
 from api.dashboard.web import (
-    DASHBOARD_ROLES,
     SESSION_USER,
     DashboardDep,
     DbDep,
@@ -18,6 +17,7 @@ from api.dashboard.web import (
     safe_next,
 )
 from pathway.access import verify_user
+from pathway.permissions import Action, may
 
 router = APIRouter()
 
@@ -53,7 +53,7 @@ def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Re
         response.headers["Retry-After"] = str(wait)
         return response
     user = verify_user(db, username=username, password=password) if username else None
-    if user is None or user.role not in DASHBOARD_ROLES:
+    if user is None or not may(user.role, Action.USE_DASHBOARD):
         board.throttle.failed(*keys)
         board.address_throttle.failed(*address)
         return render(request, board, "login.html",

@@ -21,6 +21,7 @@ from api.dashboard.web import (
     Dashboard,
     DashboardDep,
     DbDep,
+    EventRecorderDep,
     FormDep,
     Viewer,
     ViewerDep,
@@ -107,8 +108,8 @@ def _refusal(exc: PathwayError, event: str) -> tuple[int, dict[str, Any]]:
 
 @router.post("/episodes/{episode_id}/events")
 def post_event(
-    request: Request, episode_id: int, board: DashboardDep, db: DbDep, viewer: ViewerDep,
-    form: FormDep,
+    request: Request, episode_id: int, board: DashboardDep, db: DbDep,
+    viewer: EventRecorderDep, form: FormDep,
 ) -> Response:
     """Apply an event or fact from the episode page's forms."""
     event = str(form.get("event", ""))

@@ -18,9 +18,12 @@ from starlette.responses import Response
 
 from api.dashboard.event_forms import parse_date
 from api.dashboard.web import (
+    AssignerDep,
     DashboardDep,
     DbDep,
     FormDep,
+    ReminderActorDep,
+    RetrierDep,
     ViewerDep,
     flash,
     redirect,
@@ -125,7 +128,8 @@ def _act(request: Request, board: DashboardDep, form: FormDep, done: str,
 
 @router.post("/reminders/{reminder_id}/acknowledge")
 def post_acknowledge(
-    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+    request: Request, reminder_id: int, board: DashboardDep, viewer: ReminderActorDep,
+    form: FormDep
 ) -> Response:
     """Acknowledge a reminder with an optional note."""
     note = str(form.get("note", ""))
@@ -136,7 +140,8 @@ def post_acknowledge(
 
 @router.post("/reminders/{reminder_id}/snooze")
 def post_snooze(
-    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+    request: Request, reminder_id: int, board: DashboardDep, viewer: ReminderActorDep,
+    form: FormDep
 ) -> Response:
     """Snooze a reminder until a date, with a reason."""
     def run(session: Session) -> None:
@@ -150,7 +155,7 @@ def post_snooze(
 
 @router.post("/reminders/{reminder_id}/assign")
 def post_assign(
-    request: Request, reminder_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+    request: Request, reminder_id: int, board: DashboardDep, viewer: AssignerDep, form: FormDep
 ) -> Response:
     """Assign a reminder to a person."""
     assignee = str(form.get("assignee", ""))
@@ -161,7 +166,7 @@ def post_assign(
 
 @router.post("/deliveries/{delivery_id}/retry")
 def post_retry(
-    request: Request, delivery_id: int, board: DashboardDep, viewer: ViewerDep, form: FormDep
+    request: Request, delivery_id: int, board: DashboardDep, viewer: RetrierDep, form: FormDep
 ) -> Response:
     """Send a dead letter again."""
     return _act(request, board, form, f"Delivery {delivery_id} queued again.", "retry",

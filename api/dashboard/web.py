@@ -8,7 +8,7 @@ as the actor.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,16 +26,14 @@ from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_toke
 from pathway.clock import local_day
 from pathway.db import read_only
 from pathway.models import User
+from pathway.permissions import Action, may
 from pathway.runtime import Runtime
-from pathway.vocabulary import Role
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_USER = "user"
 FLASH_KEY = "flash"
 #: Failed logins from one client address (any user names) before it must wait.
 ADDRESS_MAX_FAILURES = 30
-#: Roles that may log in to the dashboard (integrations use API keys, not the dashboard).
-DASHBOARD_ROLES = frozenset({Role.COORDINATOR.value, Role.CLINICIAN.value, Role.ADMIN.value})
 
 
 class LoginRequired(Exception):
@@ -48,8 +46,29 @@ class LoginRequired(Exception):
 class Forbidden(Exception):
     """A logged-in user asked for something their role does not allow."""
 
-    def __init__(self, viewer: Viewer) -> None:
+    def __init__(self, viewer: Viewer, action: Action) -> None:
         self.viewer = viewer
+        self.action = action
+
+    @property
+    def message(self) -> str:
+        return f"Your role ({self.viewer.role}) cannot {FORBIDDEN_WHAT[self.action]}."
+
+
+#: How a refused action is named on the "Not allowed" page.
+FORBIDDEN_WHAT = {
+    Action.READ: "read episodes",
+    Action.READ_REMINDERS: "see reminders",
+    Action.READ_KPIS: "see the KPIs",
+    Action.OPEN_EPISODE: "open episodes",
+    Action.RECORD_EVENT: "record events",
+    Action.ACT_ON_REMINDER: "acknowledge or snooze reminders",
+    Action.ASSIGN_REMINDER: "assign reminders",
+    Action.RETRY_DELIVERY: "retry deliveries",
+    Action.MANAGE_WEBHOOKS: "manage webhooks",
+    Action.MANAGE_ACCESS: "see the administration page",
+    Action.USE_DASHBOARD: "use the dashboard",
+}
 
 
 class CsrfRefused(Exception):
@@ -64,9 +83,9 @@ class Viewer:
     role: str
     display_name: str
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN.value
+    def may(self, action: Action) -> bool:
+        """Whether this user's role may do `action` (`pathway.permissions`)."""
+        return may(self.role, action)
 
     @property
     def actor(self) -> str:
@@ -100,6 +119,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["label"] = label
+    env.globals["Action"] = Action
     return Jinja2Templates(env=env)
 
 
@@ -145,7 +165,7 @@ def current_viewer(request: Request, db: DbDep) -> Viewer:
     user = None
     if isinstance(username, str):
         user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None or user.role not in DASHBOARD_ROLES:
+    if user is None or not may(user.role, Action.USE_DASHBOARD):
         request.session.pop(SESSION_USER, None)
         raise LoginRequired(_next_path(request) if request.method == "GET" else "/")
     return Viewer(user.username, user.role, user.display_name or user.username)
@@ -154,14 +174,22 @@ def current_viewer(request: Request, db: DbDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
-def admin_viewer(viewer: ViewerDep) -> Viewer:
-    """The logged-in user if they are an admin."""
-    if not viewer.is_admin:
-        raise Forbidden(viewer)
-    return viewer
+def permitted(action: Action) -> Callable[[Viewer], Viewer]:
+    """A dependency admitting the logged-in user only if their role may do `action`."""
+
+    def check(viewer: ViewerDep) -> Viewer:
+        if not viewer.may(action):
+            raise Forbidden(viewer, action)
+        return viewer
+
+    return check
 
 
-AdminDep = Annotated[Viewer, Depends(admin_viewer)]
+AdminDep = Annotated[Viewer, Depends(permitted(Action.MANAGE_ACCESS))]
+EventRecorderDep = Annotated[Viewer, Depends(permitted(Action.RECORD_EVENT))]
+ReminderActorDep = Annotated[Viewer, Depends(permitted(Action.ACT_ON_REMINDER))]
+AssignerDep = Annotated[Viewer, Depends(permitted(Action.ASSIGN_REMINDER))]
+RetrierDep = Annotated[Viewer, Depends(permitted(Action.RETRY_DELIVERY))]
 
 
 async def checked_form(request: Request) -> FormData:

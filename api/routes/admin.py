@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from api.auth import ADMINISTER, Caller, require
+from api.auth import Caller, require
 from api.idempotency import IdempotencyDep
 from api.openapi import problems
 from api.schemas import (
@@ -22,10 +22,12 @@ from api.schemas import (
 from api.strict import STRICT
 from api.units import UnitDep
 from pathway import deliveries, webhooks
+from pathway.permissions import Action
 
 router = APIRouter(prefix="/v1", tags=["administration"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
-Admin = Annotated[Caller, Depends(require(*ADMINISTER))]
+Admin = Annotated[Caller, Depends(require(Action.MANAGE_WEBHOOKS))]
+Outbox = Annotated[Caller, Depends(require(Action.RETRY_DELIVERY))]
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscription's id")]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The delivery's id")]
 
@@ -69,7 +71,7 @@ def unsubscribe(subscription_id: SubscriptionId, unit: UnitDep, caller: Admin) -
 
 @router.get("/deliveries", response_model=DeliveryList, summary="Outbox rows (dead letters)")
 def list_deliveries(
-    unit: UnitDep, caller: Admin,
+    unit: UnitDep, caller: Outbox,
     status: Literal["pending", "delivered", "dead"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
@@ -80,7 +82,7 @@ def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut,
              responses=problems(404, 409), summary="Send a dead letter again")
-def retry(delivery_id: DeliveryId, unit: UnitDep, caller: Admin,
+def retry(delivery_id: DeliveryId, unit: UnitDep, caller: Outbox,
           idem: IdempotencyDep) -> Response:
     """It goes back to pending with a fresh allowance of attempts; a delivered one gets 409."""
     row = deliveries.retry_delivery(unit.session, delivery_id=delivery_id, actor=caller.actor,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from api.auth import OPEN_EPISODES, READ, SEND_EVENTS, Caller, require
+from api.auth import Caller, require
 from api.fhir import FHIR_JSON, FhirResponse, episode_bundle
 from api.idempotency import IdempotencyDep
 from api.openapi import problems
@@ -31,15 +31,16 @@ from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, open_episode
 from pathway.errors import InvalidData, NotFound, PreconditionFailed
 from pathway.intake import IntakeAssessment
+from pathway.permissions import Action
 from pathway.queries import Cursor, EpisodeFilter, list_episodes
 from pathway.vocabulary import CareState
 
 router = APIRouter(prefix="/v1", tags=["episodes"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
 
-Reader = Annotated[Caller, Depends(require(*READ))]
-Opener = Annotated[Caller, Depends(require(*OPEN_EPISODES))]
-Sender = Annotated[Caller, Depends(require(*SEND_EVENTS))]
+Reader = Annotated[Caller, Depends(require(Action.READ))]
+Opener = Annotated[Caller, Depends(require(Action.OPEN_EPISODE))]
+Sender = Annotated[Caller, Depends(require(Action.RECORD_EVENT))]
 MAX_ID = 2**31 - 1
 
 

@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import text
 
-from api.auth import READ, Caller, require
+from api.auth import Caller, require
 from api.metrics import CONTENT_TYPE, MetricsResponse, RequestCounter, render
 from api.schemas import Status
 from api.strict import STRICT
 from api.units import UnitDep
+from pathway.permissions import Action
 
 router = APIRouter(tags=["operations"], dependencies=STRICT)
-Anyone = Annotated[Caller, Depends(require(*READ))]
+Anyone = Annotated[Caller, Depends(require(Action.READ))]
 
 
 @router.get("/healthz", response_model=Status, summary="Liveness (no authentication)")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.auth import READ, READ_KPIS, Caller, require
+from api.auth import Caller, require
 from api.openapi import problems
 from api.schemas import (
     BoundedDate,
@@ -32,12 +32,13 @@ from pathway.errors import InvalidData
 from pathway.event_data import DATA_SCHEMAS
 from pathway.kpis import compute_kpis
 from pathway.machine import transitions_from
+from pathway.permissions import Action
 from pathway.versions import current_version, list_versions, load_definition
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 
 router = APIRouter(prefix="/v1", tags=["pathway"], dependencies=STRICT)
-Reader = Annotated[Caller, Depends(require(*READ))]
-KpiReader = Annotated[Caller, Depends(require(*READ_KPIS))]
+Reader = Annotated[Caller, Depends(require(Action.READ))]
+KpiReader = Annotated[Caller, Depends(require(Action.READ_KPIS))]
 DEFAULT_RANGE_DAYS = 365
 MAX_RANGE_DAYS = 20 * 366
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.auth import ACT_ON_REMINDERS, ASSIGN_REMINDERS, READ_REMINDERS, Caller, require
+from api.auth import Caller, require
 from api.idempotency import IdempotencyDep
 from api.openapi import problems
 from api.render import opaque, reminder_detail, unwrap
@@ -26,15 +26,16 @@ from api.strict import STRICT
 from api.units import UnitDep
 from pathway import reminder_actions
 from pathway.errors import InvalidData
+from pathway.permissions import Action
 from pathway.reminder_actions import ReminderCursor, ReminderFilter
 from pathway.vocabulary import Priority, ReminderKind, ReminderStatus
 
 router = APIRouter(prefix="/v1/reminders", tags=["reminders"], dependencies=STRICT)
 log = logging.getLogger("pathway.api")
 
-Reader = Annotated[Caller, Depends(require(*READ_REMINDERS))]
-Actor = Annotated[Caller, Depends(require(*ACT_ON_REMINDERS))]
-Assigner = Annotated[Caller, Depends(require(*ASSIGN_REMINDERS))]
+Reader = Annotated[Caller, Depends(require(Action.READ_REMINDERS))]
+Actor = Annotated[Caller, Depends(require(Action.ACT_ON_REMINDER))]
+Assigner = Annotated[Caller, Depends(require(Action.ASSIGN_REMINDER))]
 
 
 def _cursor(text: str | None) -> ReminderCursor | None:

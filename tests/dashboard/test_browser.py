@@ -180,7 +180,7 @@ def test_open_an_episode_acknowledge_and_snooze(page: Page, site: Site) -> None:
 
 
 def test_apply_allowed_events_and_see_the_state_change(page: Page, site: Site) -> None:
-    log_in(page, site)
+    log_in(page, site, "lead")  # a clinician: coordinators may not record events
     open_episode_page(page, site, "MOVE0001")
     expect(page.locator("#episode-state")).to_have_attribute("data-state", "assessed")
     page.locator("#form-start_conservative_care summary").click()
@@ -194,13 +194,13 @@ def test_apply_allowed_events_and_see_the_state_change(page: Page, site: Site) -
     form.get_by_label("symptoms").select_option("persistent")
     form.get_by_role("button", name="Record record reassessment").click()
     expect(page.locator("#episode-state")).to_have_attribute("data-state", "reassessed")
-    expect(page.locator("#event-log")).to_contain_text("user:coord")
+    expect(page.locator("#event-log")).to_contain_text("user:lead")
     expect(page.locator("#event-log tbody tr").first).to_contain_text("pain score: 4")
     shot(page, "05-event-applied")
 
 
 def test_a_refused_event_is_explained(context: BrowserContext, page: Page, site: Site) -> None:
-    log_in(page, site)
+    log_in(page, site, "lead")
     open_episode_page(page, site, "STALE0001")
     page.locator("#form-start_conservative_care summary").click()
     # Meanwhile a colleague records the same event in another tab.

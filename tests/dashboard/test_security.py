@@ -78,7 +78,7 @@ def test_login_refuses_to_redirect_off_site(board: Board) -> None:
 
 def test_a_form_post_without_the_csrf_token_is_refused(board: Board) -> None:
     episode = _open(board)
-    login(board.client)
+    login(board.client, "lead")  # a clinician, who may record events
     for token in (None, "", "forged-token"):
         data = {"event": "start_conservative_care"}
         if token is not None:

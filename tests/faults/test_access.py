@@ -4,8 +4,11 @@ each user's dashboard session, a deactivated or demoted user's session, a forged
 session cookie, another user's CSRF token. Only the allowed ones succeed. Login is throttled
 per user name and per client address. Every dashboard page carries the security headers.
 
-The policy is the API's role table (`api/auth.py`) and the dashboard's: any dashboard user
-may view and act on episodes and reminders, only an admin sees /admin.
+The policy is one set of rights (`pathway.permissions`), written out again here route by
+route so that a change to it shows up as a failure: the API and the dashboard agree. Any
+dashboard user (coordinator, clinician, admin) may view pages and acknowledge or snooze
+reminders; recording events is for clinicians and admins, assigning reminders for
+coordinators and admins, retrying dead letters and /admin for admins only.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def session(*roles: str) -> Rule:
 
 POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): PUBLIC, ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC, ("GET", "/redoc"): PUBLIC,
+    ("GET", "/docs/assets"): PUBLIC,
     ("GET", "/healthz"): PUBLIC, ("GET", "/static"): PUBLIC,
     ("GET", "/readyz"): key(), ("GET", "/metrics"): key(),
     ("POST", "/v1/episodes"): key("integration", "admin"),
@@ -92,12 +95,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/deliveries/{delivery_id}/retry"): key("admin"),
     ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): PUBLIC,
     ("GET", "/"): session(), ("GET", "/episodes/{episode_id}"): session(),
-    ("POST", "/episodes/{episode_id}/events"): session(),
+    ("POST", "/episodes/{episode_id}/events"): session("clinician", "admin"),
     ("GET", "/reminders"): session(),
     ("POST", "/reminders/{reminder_id}/acknowledge"): session(),
     ("POST", "/reminders/{reminder_id}/snooze"): session(),
-    ("POST", "/reminders/{reminder_id}/assign"): session(),
-    ("POST", "/deliveries/{delivery_id}/retry"): session(),
+    ("POST", "/reminders/{reminder_id}/assign"): session("coordinator", "admin"),
+    ("POST", "/deliveries/{delivery_id}/retry"): session("admin"),
     ("GET", "/kpis"): session(), ("GET", "/pathway"): session(),
     ("GET", "/admin"): session("admin"),
 }
@@ -221,6 +224,8 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
 def _concrete(world: World, path: str) -> str:
     if path == "/static":
         return "/static/css/dashboard.css"
+    if path == "/docs/assets":
+        return "/docs/assets/swagger-ui.css"
     return path.format(**world.ids)
 
 
