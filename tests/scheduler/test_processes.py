@@ -3,6 +3,7 @@ restarted mid-run; jobs that survive a database outage; the embedded scheduler; 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -105,7 +106,13 @@ class Fleet:
                          if proc.poll() not in (None, -signal.SIGKILL))
 
     def stop(self) -> list[int]:
-        """SIGTERM the live ones; returns their exit codes."""
+        """SIGTERM the live ones once they are running; returns their exit codes."""
+        # A SIGTERM that lands while a process is still importing ends it before its handler
+        # exists (exit -15): that is the OS, not the scheduler, so let them start first.
+        logs = dict(zip(map(id, self.procs), self.paths, strict=True))
+        with contextlib.suppress(AssertionError):
+            wait_for(lambda: all("reminders every" in logs[id(p)].read_text()
+                                 for p in self.alive()), 30, "processes started")
         live = self.alive()
         for proc in live:
             proc.send_signal(signal.SIGTERM)
