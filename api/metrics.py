@@ -61,14 +61,14 @@ def _grouped(session: Session, column: ColumnElement[str] | QueryableAttribute[s
     query = select(column, func.count()).group_by(column)
     if where is not None:
         query = query.where(where)
-    return sorted((str(value), int(n)) for value, n in session.execute(query).tuples())
+    return sorted((str(value), int(n)) for value, n in session.execute(query))
 
 
 def _failures(session: Session) -> list[tuple[str, int]]:
     query = (select(Delivery.channel, func.count())
              .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
              .where(DeliveryAttempt.ok.is_(False)).group_by(Delivery.channel))
-    return sorted((str(c), int(n)) for c, n in session.execute(query).tuples())
+    return sorted((str(c), int(n)) for c, n in session.execute(query))
 
 
 def render(session: Session, requests: RequestCounter) -> str:

@@ -186,7 +186,7 @@ def _first_rows(session: Session, start: dt.date, end: dt.date, coordinator: str
         .order_by(Milestone.episode_id, Milestone.id), start, end, coordinator)
     seen: set[tuple[int, str]] = set()
     rows: dict[MilestoneKind, list[_Row]] = {kind: [] for kind in MilestoneKind}
-    for milestone, identified_on, version in session.execute(query).tuples():
+    for milestone, identified_on, version in session.execute(query):
         key = (milestone.episode_id, milestone.kind)
         if milestone.episode_id in excluded or key in seen:
             continue

@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from pathway.errors import Conflict
 from pathway.episodes import apply_event, get_episode
+from pathway.errors import Conflict
 from pathway.models import EventRecord
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import TestDatabase

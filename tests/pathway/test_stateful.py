@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy.orm import Session
 
-from pathway.errors import InvalidData, TransitionRefused
 from pathway.episodes import allowed_now, apply_event, get_episode, replay
+from pathway.errors import InvalidData, TransitionRefused
 from pathway.milestones import WATCHED_BY_STATE, open_milestones
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 from tests.builders import DAY0, UTC, at, open_at
