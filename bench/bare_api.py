@@ -30,8 +30,9 @@ from pathway.models import (
     TherapyRecord,
     WebhookSubscription,
 )
+from pathway.rows import cast_table
 
-E, M, R = Episode.__table__, Milestone.__table__, Reminder.__table__
+E, M, R = cast_table(Episode), cast_table(Milestone), cast_table(Reminder)
 OPEN = ("open", "snoozed", "acknowledged")
 
 # event -> (target state, milestone it meets, milestone it opens: (kind, due, overdue, alert))
@@ -47,20 +48,21 @@ EFFECTS: dict[str, tuple[str | None, str, tuple[str, int, int, str]]] = {
         None, "osteoporosis_therapy", ("adherence_review", 364, 392, "adherence_review_overdue")),
 }
 
-KEY = select(ApiKey.__table__).where(ApiKey.key_hash == bindparam("h"), ApiKey.revoked_at.is_(None))
-EPISODE = (select(E, Patient.__table__.c.mrn).join(Patient.__table__)
+KEY = select(cast_table(ApiKey)).where(ApiKey.key_hash == bindparam("h"),
+                                       ApiKey.revoked_at.is_(None))
+EPISODE = (select(E, cast_table(Patient).c.mrn).join(cast_table(Patient))
            .where(E.c.id == bindparam("id")))
 CLAIM = (update(E).where(E.c.id == bindparam("eid"), E.c.version == bindparam("old"))
          .values(state=bindparam("st"), version=bindparam("new"), updated_at=bindparam("now")))
-EVENT = insert(EventRecord.__table__).returning(EventRecord.__table__.c.id)
-SUBSCRIPTIONS = select(WebhookSubscription.__table__).where(WebhookSubscription.active.is_(True))
+EVENT = insert(cast_table(EventRecord)).returning(cast_table(EventRecord).c.id)
+SUBSCRIPTIONS = select(cast_table(WebhookSubscription)).where(WebhookSubscription.active.is_(True))
 MILESTONES = select(M).where(M.c.episode_id == bindparam("id")).order_by(M.c.id)
 CLOSE = (update(M).where(M.c.id == bindparam("mid"))
          .values(status="met", met_on=bindparam("on"), closed_at=bindparam("now"),
                  next_alert_at=None, next_alert_kind=None))
 OPEN_REMINDERS_OF = select(R).where(R.c.milestone_id == bindparam("mid"), R.c.status.in_(OPEN))
-IMAGING = insert(ImagingRecord.__table__)
-THERAPY = insert(TherapyRecord.__table__)
+IMAGING = insert(cast_table(ImagingRecord))
+THERAPY = insert(cast_table(TherapyRecord))
 OPEN_MILESTONE = insert(M).returning(M.c.id)
 SUMMARY = (update(E).where(E.c.id == bindparam("eid"))
            .values(next_overdue_at=bindparam("at"), next_milestone=bindparam("kind")))

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from pathway.definition import PathwayDefinition, builtin_definition
 from pathway.models import Milestone, Reminder, ReminderAction
 from pathway.reminders import SYSTEM_ACTOR
+from pathway.rows import cast_table
 from pathway.vocabulary import MilestoneKind, ReminderStatus
 
 
@@ -52,7 +53,7 @@ def bare_scan(conn: Connection, *, now: dt.datetime,
     definition = definition or builtin_definition(1)
     dialect = conn.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    m = Milestone.__table__
+    m = cast_table(Milestone)
     rules = {k.value: r for k, r in definition.reminders.items()}
     heads_up = _heads_up_kinds(definition)
     kind = m.c.next_alert_kind
@@ -69,7 +70,7 @@ def bare_scan(conn: Connection, *, now: dt.datetime,
         case((kind.in_([k for k, r in rules.items() if r.escalates]),
               literal(escalate_at, Reminder.__table__.c.escalate_at.type)), else_=null()),
     ).where(due)
-    r = Reminder.__table__
+    r = cast_table(Reminder)
     inserted = conn.execute(
         insert(r).from_select(
             ["episode_id", "milestone_id", "kind", "due_on", "priority", "status", "rule",
@@ -82,7 +83,7 @@ def bare_scan(conn: Connection, *, now: dt.datetime,
         literal("raised"), _json({}, dialect),
     ).select_from(m.join(r, and_(r.c.episode_id == m.c.episode_id, r.c.kind == kind,
                                  r.c.due_on == due_on))).where(due, r.c.raised_at == now)
-    conn.execute(ReminderAction.__table__.insert().from_select(
+    conn.execute(cast_table(ReminderAction).insert().from_select(
         ["reminder_id", "at", "actor", "action", "detail"], new))
     calcitonin = m.c.kind == MilestoneKind.CALCITONIN_COURSE_END.value
     conn.execute(m.update().where(due).values(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Engine, Table, func, literal, select, text
+from sqlalchemy import Column, Engine, Insert, Table, func, literal, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from pathway.db import make_sessionmaker, transaction
@@ -34,7 +34,7 @@ COPIED = ("patients", "episodes", "events", "milestones", "imaging", "therapies"
 UNIQUE_TEXT = {("patients", "mrn"), ("deliveries", "delivery_key")}
 
 
-def _copy_statement(table: Table, copy: int, offsets: dict[str, int]) -> object:
+def _copy_statement(table: Table, copy: int, offsets: dict[str, int]) -> Insert:
     columns: list[ColumnElement[object]] = []
     for column in table.columns:
         columns.append(_shifted(table, column, copy, offsets).label(column.name))
@@ -65,7 +65,7 @@ def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -
     """Copy the template rows until the database holds `episodes` episodes (rounded up to a
     whole number of templates)."""
     started = time.perf_counter()
-    tables = {name: Base.metadata.tables[name] for name in COPIED}
+    tables = {name: Base.metadata.tables[name] for name in COPIED}  # Table objects
     with engine.begin() as conn:
         offsets = {name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
                    for name, t in tables.items()}
@@ -75,7 +75,7 @@ def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -
         with engine.begin() as conn:
             for name in COPIED:
                 if offsets[name]:
-                    conn.execute(_copy_statement(tables[name], copy, offsets))  # type: ignore[arg-type]
+                    conn.execute(_copy_statement(tables[name], copy, offsets))
         if copy % 200 == 0:
             log(f"    copied {copy * template:,} episodes ({time.perf_counter() - started:,.0f} s)")
     if engine.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import bulk
@@ -88,7 +89,7 @@ def exercise(port: int, key: str, episodes: int, seconds: float) -> int:
     """Requests of several kinds for `seconds`; returns how many were answered."""
     rng = random.Random(5)
     today = utc_now().date()
-    paths = [
+    paths: list[Callable[[], str]] = [
         lambda: "/v1/episodes?limit=100",
         lambda: "/v1/episodes?limit=50&state=conservative_care",
         lambda: f"/v1/episodes/{rng.randint(1, episodes)}",

@@ -6,13 +6,14 @@ Databases are built by `bench.bulk` (use-case rows, copied). At T0 nothing is du
 - Idle tick: `scheduler.jobs.scan` (the scheduler's own job: one transaction, one indexed
   query) and the whole `reminders_tick` (wake snoozed, scan, escalate: three indexed queries),
   each timed `--idle-runs` times; median and p95.
-- Due scan: sets of `--due` open milestones are made due half an hour before a scan time (one
-  set per run, disjoint). Each run first executes the bare SQL (`bench.bare_scan`: one
-  INSERT ... SELECT for the reminders, one for their history rows, one UPDATE of the
-  milestones) in a transaction that is rolled back, then the scheduler's scan over the same
-  rows, committed per batch as the scheduler commits. The ratio of the two is the figure.
-- PostgreSQL, 4 processes: the same scan run by 4 `python -m bench.scan --worker` processes at
-  once (FOR UPDATE SKIP LOCKED shares the batches); the raised count is checked against the set.
+- Due scan: sets of `--due` open milestones are made due half an hour before a scan time (a
+  set of its own for every measurement, disjoint, all alike). Each run measures the bare SQL
+  (`bench.bare_scan`: one INSERT ... SELECT for the reminders, one for their history rows, one
+  UPDATE of the milestones, committed once), the scheduler's scan (`scheduler.jobs.scan`,
+  pathway.reminders, committed per batch of 200) and the set-based scan (pathway.scan,
+  committed per batch of 1,000). The ratios to the bare SQL are the figures.
+- PostgreSQL, 4 processes: each scan run by 4 `python -m bench.scan --worker` processes at once
+  (FOR UPDATE SKIP LOCKED shares the batches); the raised count is checked against the set.
 
     .venv/bin/python -m bench.scan              # 10k, 100k, 1M; 100,000 due; SQLite + PostgreSQL
     .venv/bin/python -m bench.scan --quick      # 2k, 20k; 5,000 due
@@ -26,7 +27,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
@@ -46,6 +46,7 @@ from bench.common import (
 )
 from pathway.db import transaction
 from pathway.runtime import Runtime
+from pathway.scan import raise_due_in_bulk
 from pathway.settings import Settings
 from scheduler.jobs import reminders_tick, scan
 
@@ -99,37 +100,47 @@ def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> N
                     {"at": due_at, "lo": part[0], "hi": part[-1]})
 
 
-@dataclass
-class DueRun:
-    """One due-scan run: bare SQL seconds, scan seconds, reminders raised by each."""
-
-    bare: float
-    bare_rows: int
-    scan: float
-    raised: int
+#: The scan implementations measured: the scheduler's job (pathway.reminders, ORM rows, batches
+#: of 200) and the set-based one (pathway.scan, batches of 1,000), each committed per batch.
+IMPLEMENTATIONS = ("scheduler", "set-based")
+SET_BASED_BATCH = 1000
 
 
-def due_run(runtime: Runtime, run: int) -> DueRun:
-    """Bare SQL (rolled back), then the scheduler's scan over the same due set (committed)."""
-    now = scan_time(run)
-    with runtime.engine.connect() as conn:
-        transaction_ = conn.begin()
-        t0 = time.perf_counter()
-        bare_rows = bare_scan(conn, now=now)
-        bare = time.perf_counter() - t0
-        transaction_.rollback()
+def run_scan(runtime: Runtime, implementation: str, now: dt.datetime) -> int:
+    """Scan until nothing is due, committing per batch; returns the reminders raised."""
+    if implementation == "scheduler":
+        return scan(runtime, now=now).raised
+    raised = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = raise_due_in_bulk(session, now=now, limit=SET_BASED_BATCH)
+        raised += step.raised
+        if step.examined < SET_BASED_BATCH:
+            return raised
+
+
+def timed_bare(runtime: Runtime, run: int) -> tuple[float, int]:
+    """The bare SQL over run `run`'s due set, committed (as the scans commit theirs)."""
     t0 = time.perf_counter()
-    result = scan(runtime, now=now)
-    elapsed = time.perf_counter() - t0
-    return DueRun(bare, bare_rows, elapsed, result.raised)
+    with runtime.engine.begin() as conn:
+        rows = bare_scan(conn, now=scan_time(run))
+    return time.perf_counter() - t0, rows
 
 
-def parallel_scan(url: str, run: int, processes: int) -> tuple[float, int]:
+def timed_scan(runtime: Runtime, implementation: str, run: int) -> tuple[float, int]:
+    """One implementation over run `run`'s due set, committed."""
+    t0 = time.perf_counter()
+    raised = run_scan(runtime, implementation, scan_time(run))
+    return time.perf_counter() - t0, raised
+
+
+def parallel_scan(url: str, implementation: str, run: int, processes: int) -> tuple[float, int]:
     """`processes` scheduler processes scan at once; wall time until all are done, raised."""
-    start_at = time.time() + 2.0  # every worker is up and connected before the start
+    start_at = time.time() + 3.0  # every worker is up and connected before the start
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.scan", "--worker", url, str(run), str(start_at)],
+            [sys.executable, "-m", "bench.scan", "--worker", url, implementation, str(run),
+             str(start_at)],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
         for _ in range(processes)
     ]
@@ -141,14 +152,14 @@ def parallel_scan(url: str, run: int, processes: int) -> tuple[float, int]:
     return finished - start_at, raised
 
 
-def worker(url: str, run: int, start_at: float) -> int:
+def worker(url: str, implementation: str, run: int, start_at: float) -> int:
     """A scheduler process: wait for the common start, scan, print raised and finish time."""
     runtime = runtime_for(url)
     with transaction(runtime.sessions) as session:
         session.execute(text("SELECT 1"))  # connected before the clock starts
     time.sleep(max(0.0, start_at - time.time()))
-    result = scan(runtime, now=scan_time(run))
-    print(result.raised, time.time())
+    raised = run_scan(runtime, implementation, scan_time(run))
+    print(raised, time.time())
     return 0
 
 
@@ -185,37 +196,51 @@ def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None
 
 
 def due_scans(backend: str, database: BenchDatabase, args: argparse.Namespace) -> None:
-    """The due scan: 1 process (in-process) against bare SQL; 4 processes on PostgreSQL."""
+    """Each run: the bare SQL (rolled back), then each implementation on a due set of its own;
+    on PostgreSQL, then each implementation in 4 processes at once."""
     runtime = runtime_for(database.url)
-    process_counts = [4] if backend == "postgresql" else []
-    runs = args.runs + len(process_counts) * args.runs
-    mark_due(runtime.engine, runs, args.due)
+    multi = [4] if backend == "postgresql" else []
+    sets = args.runs * (1 + len(IMPLEMENTATIONS) * (1 + len(multi)))
+    mark_due(runtime.engine, sets, args.due)
     bulk.analyze(runtime.engine)
-    results = [due_run(runtime, run) for run in range(args.runs)]
-    for r in results:
-        assert r.raised == args.due == r.bare_rows, (r, args.due)
-    bare = median([r.bare for r in results])
-    took = median([r.scan for r in results])
-    print(f"  due scan, {args.due:,} reminders, 1 process: median {took:.2f} s "
-          f"({args.due / took:,.0f}/s); bare SQL {bare:.2f} s; ratio {took / bare:.2f}x   "
-          f"runs: {', '.join(f'{r.scan:.2f}/{r.bare:.2f}' for r in results)}")
-    run = args.runs
-    for processes in process_counts:
-        walls = []
-        for _ in range(args.runs):
-            wall, raised = parallel_scan(database.url, run, processes)
-            assert raised == args.due, (raised, args.due)
-            walls.append(wall)
+    run = 0
+    bare: list[float] = []
+    took: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
+    for _ in range(args.runs):
+        seconds, rows = timed_bare(runtime, run)
+        assert rows == args.due, (rows, args.due)
+        bare.append(seconds)
+        run += 1
+        for name in IMPLEMENTATIONS:
+            seconds, raised = timed_scan(runtime, name, run)
+            assert raised == args.due, (name, raised, args.due)
+            took[name].append(seconds)
             run += 1
-        print(f"  due scan, {args.due:,} reminders, {processes} processes: median "
-              f"{median(walls):.2f} s ({args.due / median(walls):,.0f}/s); each reminder raised "
-              f"once   runs: {', '.join(f'{w:.2f}' for w in walls)}")
+    print(f"  bare SQL for {args.due:,} reminders: median {median(bare):.2f} s   runs: "
+          f"{', '.join(f'{b:.2f}' for b in bare)}")
+    for name in IMPLEMENTATIONS:
+        t = median(took[name])
+        print(f"  {name} scan, 1 process: median {t:.2f} s ({args.due / t:,.0f}/s), "
+              f"{t / median(bare):.2f}x the bare SQL   runs: "
+              f"{', '.join(f'{x:.2f}' for x in took[name])}")
+    for processes in multi:
+        for name in IMPLEMENTATIONS:
+            walls = []
+            for _ in range(args.runs):
+                wall, raised = parallel_scan(database.url, name, run, processes)
+                assert raised == args.due, (name, raised, args.due)
+                walls.append(wall)
+                run += 1
+            t = median(walls)
+            print(f"  {name} scan, {processes} processes: median {t:.2f} s "
+                  f"({args.due / t:,.0f}/s), {t / median(bare):.2f}x the bare SQL; each reminder "
+                  f"raised once   runs: {', '.join(f'{w:.2f}' for w in walls)}")
     runtime.engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        return worker(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+        return worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     parser = base_parser(__doc__ or "")
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=100_000)

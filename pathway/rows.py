@@ -29,7 +29,8 @@ from pathway.models import Base, Episode
 B = TypeVar("B", bound=Base)
 
 
-def _table(cls: type[Base]) -> Table:
+def cast_table(cls: type[Base]) -> Table:
+    """A mapped class's table, typed as one."""
     table = cls.__table__
     assert isinstance(table, Table)
     return table
@@ -37,7 +38,7 @@ def _table(cls: type[Base]) -> Table:
 
 @functools.cache
 def _insert_statement(cls: type[Base], many: bool) -> Insert:
-    table = _table(cls)
+    table = cast_table(cls)
     # Several rows need their ids back in parameter order; one row does not pay for that.
     return insert(table).returning(table.c.id, sort_by_parameter_order=many)
 
@@ -46,7 +47,7 @@ def _insert_statement(cls: type[Base], many: bool) -> Insert:
 def _scalar_defaults(cls: type[Base]) -> dict[str, Any]:
     # What the INSERT fills in for a column left out: its scalar default, else NULL.
     found: dict[str, Any] = {}
-    for column in _table(cls).columns:
+    for column in cast_table(cls).columns:
         default = column.default
         if default is not None and not default.is_scalar:
             raise TypeError(f"{cls.__name__}.{column.key}: only scalar defaults are supported")
@@ -56,7 +57,7 @@ def _scalar_defaults(cls: type[Base]) -> dict[str, Any]:
 
 @functools.cache
 def _update_statement(cls: type[Base], keys: frozenset[str]) -> Update:
-    table = _table(cls)
+    table = cast_table(cls)
     return (
         sql_update(table)
         .where(table.c.id == bindparam("row_id"))
@@ -66,7 +67,7 @@ def _update_statement(cls: type[Base], keys: frozenset[str]) -> Update:
 
 @functools.cache
 def _claim_statement(keys: frozenset[str]) -> Update:
-    table = _table(Episode)
+    table = cast_table(Episode)
     return (
         sql_update(table)
         .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("old_version"))
@@ -76,7 +77,8 @@ def _claim_statement(keys: frozenset[str]) -> Update:
 
 def _given_values(obj: Base) -> dict[str, Any]:
     # Only what was set: columns left out get their defaults from the INSERT.
-    return {c.key: obj.__dict__[c.key] for c in _table(type(obj)).columns if c.key in obj.__dict__}
+    given = obj.__dict__
+    return {c.key: given[c.key] for c in cast_table(type(obj)).columns if c.key in given}
 
 
 def insert_all(session: Session, objects: Sequence[B]) -> Sequence[B]:
