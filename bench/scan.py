@@ -6,12 +6,13 @@ Databases are built by `bench.bulk` (use-case rows, copied). At T0 nothing is du
 - Idle tick: `scheduler.jobs.scan` (the scheduler's own job: one transaction, one indexed
   query) and the whole `reminders_tick` (wake snoozed, scan, escalate: three indexed queries),
   each timed `--idle-runs` times; median and p95.
-- Due scan: sets of `--due` open milestones are made due half an hour before a scan time (a
+- Due scan: sets of `--due` open milestones are made due five minutes before a scan time (a
   set of its own for every measurement, disjoint, all alike). Each run measures the bare SQL
   (`bench.bare_scan`: one INSERT ... SELECT for the reminders, one for their history rows, one
-  UPDATE of the milestones, committed once), the scheduler's scan (`scheduler.jobs.scan`,
-  pathway.reminders, committed per batch of 200) and the set-based scan (pathway.scan,
-  committed per batch of 1,000). The ratios to the bare SQL are the figures.
+  UPDATE of the milestones, committed once), then the scheduler's scan (`scheduler.jobs.scan`:
+  the set-based `pathway.scan`, committed per batch) at its default batch of 1,000 milestones
+  and at 5,000; `--per-row` adds the per-row ORM scan it replaced. The ratios to the bare SQL
+  are the figures.
 - PostgreSQL, 4 processes: each scan run by 4 `python -m bench.scan --worker` processes at once
   (FOR UPDATE SKIP LOCKED shares the batches); the raised count is checked against the set.
 
@@ -45,10 +46,10 @@ from bench.common import (
     postgres_server_url,
 )
 from pathway.db import transaction
+from pathway.reminders import raise_due_reminders
 from pathway.runtime import Runtime
-from pathway.scan import raise_due_in_bulk
 from pathway.settings import Settings
-from scheduler.jobs import reminders_tick, scan
+from scheduler.jobs import SCAN_BATCH, reminders_tick, scan
 
 T0 = bulk.T0
 
@@ -60,7 +61,7 @@ def runtime_for(url: str) -> Runtime:
 
 def idle_ticks(runtime: Runtime, runs: int) -> tuple[list[float], list[float]]:
     """Latencies of the scan job and of the whole reminders tick when nothing is due."""
-    now = T0 + dt.timedelta(hours=1)
+    now = T0 + dt.timedelta(minutes=20)
     scans: list[float] = []
     ticks: list[float] = []
     for _ in range(runs):
@@ -75,13 +76,17 @@ def idle_ticks(runtime: Runtime, runs: int) -> tuple[list[float], list[float]]:
 
 
 def scan_time(run: int, base: dt.datetime = T0) -> dt.datetime:
-    """When run `run` scans: its set fell due half an hour before."""
-    return base + dt.timedelta(hours=1 + run)
+    """When run `run` scans: its set fell due five minutes before. Runs are ten minutes apart,
+    so dozens of them fit before the next day starts (at T0 + 15 hours), when milestones of
+    the built data itself begin to fall due."""
+    return base + dt.timedelta(minutes=30 + 10 * run)
 
 
 def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> None:
     """Make `runs` disjoint sets of `per_run` open milestones due before each run's scan time
     (counted from `at`, the time the database was built as of)."""
+    if scan_time(runs, at) >= at + dt.timedelta(hours=14):
+        raise SystemExit(f"{runs} due sets do not fit before the next day starts")
     with engine.begin() as conn:
         ids = [row[0] for row in conn.execute(text(
             "SELECT id FROM milestones WHERE next_alert_at IS NOT NULL ORDER BY id LIMIT :n"),
@@ -90,7 +95,7 @@ def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> N
             raise SystemExit(f"only {len(ids):,} open milestones; need {runs * per_run:,}")
         for run in range(runs):
             chunk = ids[run * per_run:(run + 1) * per_run]
-            due_at = (scan_time(run, at) - dt.timedelta(minutes=30)).astimezone(dt.UTC)
+            due_at = (scan_time(run, at) - dt.timedelta(minutes=5)).astimezone(dt.UTC)
             due_at = due_at.replace(tzinfo=None)
             for first in range(0, len(chunk), 10_000):
                 part = chunk[first:first + 10_000]
@@ -100,23 +105,25 @@ def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> N
                     {"at": due_at, "lo": part[0], "hi": part[-1]})
 
 
-#: The scan implementations measured: the scheduler's job (pathway.reminders, ORM rows, batches
-#: of 200) and the set-based one (pathway.scan, batches of 1,000), each committed per batch.
-IMPLEMENTATIONS = ("scheduler", "set-based")
-SET_BASED_BATCH = 1000
+#: The scans measured: the scheduler's job (`scheduler.jobs.scan`: the set-based
+#: `pathway.scan`, committed per batch) at its default batch and at a larger one, and, on
+#: request (`--per-row`), the per-row ORM scan it replaced (`pathway.reminders`).
+IMPLEMENTATIONS: dict[str, int] = {f"scheduler, batch {SCAN_BATCH:,}": SCAN_BATCH,
+                                   "scheduler, batch 5,000": 5000}
+PER_ROW = "per-row ORM scan, batch 200"
 
 
 def run_scan(runtime: Runtime, implementation: str, now: dt.datetime) -> int:
     """Scan until nothing is due, committing per batch; returns the reminders raised."""
-    if implementation == "scheduler":
-        return scan(runtime, now=now).raised
-    raised = 0
-    while True:
-        with transaction(runtime.sessions) as session:
-            step = raise_due_in_bulk(session, now=now, limit=SET_BASED_BATCH)
-        raised += step.raised
-        if step.examined < SET_BASED_BATCH:
-            return raised
+    if implementation == PER_ROW:
+        raised = 0
+        while True:
+            with transaction(runtime.sessions) as session:
+                step = raise_due_reminders(session, now=now, limit=200)
+            raised += step.raised
+            if step.examined < 200:
+                return raised
+    return scan(runtime, now=now, batch=IMPLEMENTATIONS[implementation]).raised
 
 
 def timed_bare(runtime: Runtime, run: int) -> tuple[float, int]:
@@ -200,31 +207,32 @@ def due_scans(backend: str, database: BenchDatabase, args: argparse.Namespace) -
     on PostgreSQL, then each implementation in 4 processes at once."""
     runtime = runtime_for(database.url)
     multi = [4] if backend == "postgresql" else []
-    sets = args.runs * (1 + len(IMPLEMENTATIONS) * (1 + len(multi)))
+    names = [*IMPLEMENTATIONS, *([PER_ROW] if args.per_row else [])]
+    sets = args.runs * (1 + len(names) * (1 + len(multi)))
     mark_due(runtime.engine, sets, args.due)
     bulk.analyze(runtime.engine)
     run = 0
     bare: list[float] = []
-    took: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
+    took: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(args.runs):
         seconds, rows = timed_bare(runtime, run)
         assert rows == args.due, (rows, args.due)
         bare.append(seconds)
         run += 1
-        for name in IMPLEMENTATIONS:
+        for name in names:
             seconds, raised = timed_scan(runtime, name, run)
             assert raised == args.due, (name, raised, args.due)
             took[name].append(seconds)
             run += 1
     print(f"  bare SQL for {args.due:,} reminders: median {median(bare):.2f} s   runs: "
           f"{', '.join(f'{b:.2f}' for b in bare)}")
-    for name in IMPLEMENTATIONS:
+    for name in names:
         t = median(took[name])
-        print(f"  {name} scan, 1 process: median {t:.2f} s ({args.due / t:,.0f}/s), "
+        print(f"  {name}, 1 process: median {t:.2f} s ({args.due / t:,.0f}/s), "
               f"{t / median(bare):.2f}x the bare SQL   runs: "
               f"{', '.join(f'{x:.2f}' for x in took[name])}")
     for processes in multi:
-        for name in IMPLEMENTATIONS:
+        for name in names:
             walls = []
             for _ in range(args.runs):
                 wall, raised = parallel_scan(database.url, name, run, processes)
@@ -232,7 +240,7 @@ def due_scans(backend: str, database: BenchDatabase, args: argparse.Namespace) -
                 walls.append(wall)
                 run += 1
             t = median(walls)
-            print(f"  {name} scan, {processes} processes: median {t:.2f} s "
+            print(f"  {name}, {processes} processes: median {t:.2f} s "
                   f"({args.due / t:,.0f}/s), {t / median(bare):.2f}x the bare SQL; each reminder "
                   f"raised once   runs: {', '.join(f'{w:.2f}' for w in walls)}")
     runtime.engine.dispose()
@@ -245,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--idle-runs", type=int, default=50)
+    parser.add_argument("--per-row", action="store_true",
+                        help="also time the per-row ORM scan the scheduler used before")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.due, args.runs, args.idle_runs = "2000,20000", 5_000, 1, 20

@@ -49,7 +49,7 @@ from bench.common import (
 from pathway.db import make_sessionmaker, transaction
 from pathway.episodes import apply_event, open_episode
 from pathway.models import Episode
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 
 ZONE = ZoneInfo("UTC")
 DAY0 = dt.date(2026, 3, 2)

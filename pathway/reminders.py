@@ -261,14 +261,3 @@ def raise_due_reminders(
     raised = raise_reminders(session, dues, now=now)
     session.flush()
     return ScanResult(len(due), len(raised), len(dues) - len(raised))
-
-
-def raise_all_due(session: Session, *, now: dt.datetime, batch: int = 1000) -> ScanResult:
-    """Scan in batches until nothing is due (the caller commits between calls if it wishes)."""
-    total = ScanResult(0, 0, 0)
-    while True:
-        step = raise_due_reminders(session, now=now, limit=batch)
-        total = ScanResult(total.examined + step.examined, total.raised + step.raised,
-                           total.already_raised + step.already_raised)
-        if step.examined < batch:
-            return total

@@ -17,6 +17,7 @@ listens (an active webhook subscription, or a coordinator with an e-mail address
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Insert,
     Integer,
     Select,
+    String,
     Update,
     and_,
     any_,
@@ -34,7 +36,9 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    func,
     literal,
+    literal_column,
     null,
     select,
     type_coerce,
@@ -79,7 +83,15 @@ def _id_in(column: ColumnElement[int], dialect: str) -> ColumnElement[bool]:
     values make a statement PostgreSQL parses afresh each time), an expanding IN elsewhere."""
     if dialect == "postgresql":
         return column == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
-    return column.in_(bindparam("ids", expanding=True))
+    # SQLite: one JSON array parameter read by json_each. An expanding IN renders a thousand
+    # placeholders into the statement on every call, a quarter of the batch's time.
+    return column.in_(select(literal_column("value")).select_from(
+        func.json_each(bindparam("ids", type_=String))))
+
+
+def _ids(ids: Sequence[int], dialect: str) -> object:
+    """The value of the `ids` parameter of `_id_in`."""
+    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
 
 
 def _heads_ups(definitions: Sequence[PathwayDefinition]) -> dict[str, str]:
@@ -183,18 +195,20 @@ def raise_due_in_bulk(session: Session, *, now: dt.datetime, limit: int = 1000) 
     if not claimed:
         return ScanResult(0, 0, 0)
     statements, definitions = _statements_for(session)
+    dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {f"escalate_{d.version}": now + dt.timedelta(days=d.escalation_days)
                               for d in definitions}
     due, attempts, raised = claimed, 0, []
     for _ in range(MAX_PASSES):
-        new = list(session.scalars(statements.insert, {"ids": due, "now": now, **params}))
+        ids = _ids(due, dialect)
+        new = list(session.scalars(statements.insert, {"ids": ids, "now": now, **params}))
         if new:
-            session.execute(statements.actions, {"ids": new, "at": now,
+            session.execute(statements.actions, {"ids": _ids(new, dialect), "at": now,
                                                  "actor": SYSTEM_ACTOR, "detail": {}})
-        session.execute(statements.advance, {"ids": due})
+        session.execute(statements.advance, {"ids": ids})
         attempts += len(due)
         raised += new
-        due = list(session.scalars(statements.still_due, {"ids": due, "now": now}))
+        due = list(session.scalars(statements.still_due, {"ids": ids, "now": now}))
         if not due:
             break
     _forget_loaded(session, claimed)
@@ -225,3 +239,14 @@ def _queue_messages(session: Session, reminder_ids: list[int], now: dt.datetime)
         enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
                          topic=Topic.REMINDER_RAISED.value, now=now, audience=audience)
 
+
+
+def raise_all_due(session: Session, *, now: dt.datetime, batch: int = 1000) -> ScanResult:
+    """Scan in batches until nothing is due (the caller commits between calls if it wishes)."""
+    total = ScanResult(0, 0, 0)
+    while True:
+        step = raise_due_in_bulk(session, now=now, limit=batch)
+        total = ScanResult(total.examined + step.examined, total.raised + step.raised,
+                           total.already_raised + step.already_raised)
+        if step.examined < batch:
+            return total

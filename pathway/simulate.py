@@ -29,7 +29,7 @@ from pathway.escalation import escalate_due
 from pathway.kpis import KpiReport, compute_kpis
 from pathway.models import Reminder
 from pathway.queries import count_by_state
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 from pathway.versions import add_version, current_version, load_definition
 
 ACTOR = "simulation"

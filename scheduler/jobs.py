@@ -21,14 +21,15 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pathway.db import transaction
 from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
-from pathway.reminders import ScanResult, raise_due_reminders
+from pathway.reminders import ScanResult
 from pathway.runtime import Runtime
+from pathway.scan import raise_due_in_bulk
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
 
 log = logging.getLogger("pathway.scheduler")
 
 #: Milestones claimed (and committed) per scan batch.
-SCAN_BATCH = 200
+SCAN_BATCH = 1000
 #: Reminders woken or escalated per batch.
 REMINDER_BATCH = 200
 
@@ -49,7 +50,7 @@ def scan(runtime: Runtime, *, now: dt.datetime | None = None,
     examined = raised = duplicates = 0
     while True:
         with transaction(runtime.sessions) as session:
-            step = raise_due_reminders(session, now=at, limit=batch)
+            step = raise_due_in_bulk(session, now=at, limit=batch)
         examined += step.examined
         raised += step.raised
         duplicates += step.already_raised

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 from tests.api.support import ApiHarness
 from tests.builders import at, open_at, send
 

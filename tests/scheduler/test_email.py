@@ -11,7 +11,7 @@ from sqlalchemy import select
 from pathway import access
 from pathway.deliveries import lease_due
 from pathway.models import Delivery, Reminder
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 from scheduler.delivery import DeliveryConfig, deliver_until_idle, send_leased
 from scheduler.email import SmtpConfig
 from tests.builders import at, open_at

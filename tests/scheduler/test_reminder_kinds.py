@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pathway.models import Episode, Milestone, Reminder
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 from tests.builders import DAY0, at, open_at, send
 
 Step = Callable[[Session, Episode], object]

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from pathway.models import Episode, Milestone, Reminder, ReminderAction
-from pathway.reminders import raise_all_due
+from pathway.scan import raise_all_due
 from scheduler.jobs import scan
 from tests.builders import DAY0, at, open_at, send
 from tests.scheduler.support import Clock, make_runtime

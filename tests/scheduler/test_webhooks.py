@@ -22,8 +22,8 @@ from pathway.deliveries import (
 )
 from pathway.errors import ActionRefused, InvalidData, NotFound
 from pathway.models import Delivery, Reminder, ReminderAction, WebhookSubscription
-from pathway.reminders import raise_all_due
 from pathway.runtime import Runtime
+from pathway.scan import raise_all_due
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_round, deliver_until_idle
 from scheduler.webhooks import sign
 from tests.builders import at, open_at
