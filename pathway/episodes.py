@@ -13,11 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from pathway import rows
+from pathway import direct, rows
 from pathway.clock import local_day
 from pathway.effects import EffectContext, on_fact, on_track_facts, on_transition
 from pathway.errors import Conflict, InvalidData, NotFound, PreconditionFailed
@@ -35,8 +35,8 @@ _TRANSITIONS = frozenset(e.value for e in TransitionEvent)
 _FACTS = frozenset(f.value for f in Fact)
 # Statements built once: building a SELECT costs more than running it on a primary key.
 _BY_ID = select(Episode).where(Episode.id == bindparam("id"))
-_BY_ID_PATIENT_ON_USE = _BY_ID.options(lazyload(Episode.patient))
-_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))
+_ROW_BY_ID = select(*Episode.__table__.columns).where(Episode.id == bindparam("id"))
+_PATIENT_BY_MRN = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
 
 
 def care_track(episode: Episode) -> CareTrack:
@@ -62,9 +62,10 @@ def get_episode(session: Session, episode_id: int, *, with_patient: bool = True)
     # Already loaded in this session: no SQL (as Session.get). Otherwise a statement built
     # once, which costs less than Session.get's own with options.
     found = session.identity_map.get(identity_key(Episode, episode_id))
-    if found is None:
-        query = _BY_ID if with_patient else _BY_ID_PATIENT_ON_USE
-        found = session.scalars(query, {"id": episode_id}).first()
+    if found is None and with_patient:
+        found = session.scalars(_BY_ID, {"id": episode_id}).first()
+    elif found is None:  # the row alone, read on the driver's cursor (`pathway.direct`)
+        found = next(iter(direct.load(session, Episode, _ROW_BY_ID, {"id": episode_id})), None)
     if found is None:
         raise NotFound("episode", episode_id)
     assert isinstance(found, Episode)
@@ -93,7 +94,8 @@ def _check_intake_dates(intake: IntakeAssessment, today: dt.date) -> None:
 
 
 def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.datetime) -> Patient:
-    patient = session.scalar(_PATIENT_BY_MRN, {"mrn": intake.patient.mrn})
+    patient = next(iter(direct.load(session, Patient, _PATIENT_BY_MRN,
+                                    {"mrn": intake.patient.mrn})), None)
     if patient is None:
         patient = rows.insert_one(session, Patient(
             mrn=intake.patient.mrn, name=intake.patient.name,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from pathway import direct
 from pathway.clock import day_start
 from pathway.definition import MilestoneRule, PathwayDefinition
 from pathway.models import Episode, Milestone
@@ -149,7 +150,8 @@ def closing_values(status: MilestoneStatus, on: dt.date, now: dt.datetime) -> di
 
 # Built once: constructing a SELECT costs more than running it on an indexed key.
 _ALL_OF_EPISODE = (
-    select(Milestone).where(Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
+    select(*Milestone.__table__.columns).where(Milestone.episode_id == bindparam("episode_id"))
+    .order_by(Milestone.id)
 )
 _OPEN_OF_EPISODE = (
     select(Milestone)
@@ -166,7 +168,7 @@ def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
 
 def all_milestones(session: Session, episode_id: int) -> list[Milestone]:
     """Every milestone the episode ever had, in creation order."""
-    return list(session.scalars(_ALL_OF_EPISODE, {"episode_id": episode_id}))
+    return direct.load(session, Milestone, _ALL_OF_EPISODE, {"episode_id": episode_id})
 
 
 def of_kind(milestones: Iterable[Milestone], kind: MilestoneKind) -> list[Milestone]:

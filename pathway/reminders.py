@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from pathway import direct
 from pathway.definition import PathwayDefinition
 from pathway.models import Episode, Milestone, Reminder, ReminderAction
 from pathway.outbox import Topic, enqueue_reminder, load_audience
@@ -155,10 +156,10 @@ def record_action(
 
 # Built once (it runs for every milestone an event closes). The episode ids let the unique
 # (episode_id, kind, due_on) index find the rows.
-_OPEN_OF_MILESTONES = select(Reminder).where(
-    Reminder.episode_id.in_(bindparam("episodes", expanding=True)),
-    Reminder.milestone_id.in_(bindparam("milestones", expanding=True)),
-    Reminder.status.in_(OPEN_STATUSES),
+_OPEN_OF_MILESTONE = select(*Reminder.__table__.columns).where(
+    Reminder.episode_id == bindparam("episode_id"),
+    Reminder.milestone_id == bindparam("milestone_id"),
+    or_(*(Reminder.status == status for status in OPEN_STATUSES)),
 )
 
 
@@ -167,12 +168,13 @@ def resolve_for_milestones(
     now: dt.datetime,
 ) -> int:
     """Resolve the open reminders of milestones that were met or voided; returns the count."""
-    rows = list(milestones)
-    if not rows:
+    found: list[Reminder] = []
+    for milestone in milestones:  # usually one: the milestone of the state left
+        found += direct.load(session, Reminder, _OPEN_OF_MILESTONE, {
+            "episode_id": milestone.episode_id, "milestone_id": milestone.id})
+    if not found:
         return 0
-    found = session.scalars(_OPEN_OF_MILESTONES, {
-        "episodes": sorted({m.episode_id for m in rows}), "milestones": [m.id for m in rows]})
-    return _resolve(session, list(found), resolution, actor, now)
+    return _resolve(session, found, resolution, actor, now)
 
 
 def resolve_all_open(

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Table, bindparam, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert, Update
 
+from pathway import direct
 from pathway.models import Base, Episode
 
 B = TypeVar("B", bound=Base)
@@ -37,10 +38,10 @@ def cast_table(cls: type[Base]) -> Table:
 
 
 @functools.cache
-def _insert_statement(cls: type[Base], many: bool) -> Insert:
+def _insert_statement(cls: type[Base], keys: frozenset[str]) -> Insert:
     table = cast_table(cls)
-    # Several rows need their ids back in parameter order; one row does not pay for that.
-    return insert(table).returning(table.c.id, sort_by_parameter_order=many)
+    return (insert(table).values({key: bindparam(key) for key in sorted(keys)})
+            .returning(table.c.id))
 
 
 @functools.cache
@@ -82,17 +83,15 @@ def _given_values(obj: Base) -> dict[str, Any]:
 
 
 def insert_all(session: Session, objects: Sequence[B]) -> Sequence[B]:
-    """INSERT new objects of one class in one statement; they join the session as loaded."""
+    """INSERT new objects of one class, one short statement each on the driver's cursor
+    (`pathway.direct`); they join the session as loaded."""
     if not objects:
         return objects
     cls = type(objects[0])
-    values = [_given_values(obj) for obj in objects]
-    if len(values) == 1:  # a plain execute: executemany's batching costs more than it saves
-        ids = [session.execute(_insert_statement(cls, False), values[0]).scalar_one()]
-    else:
-        ids = list(session.scalars(_insert_statement(cls, True), values))
     defaults = _scalar_defaults(cls)
-    for obj, row_id in zip(objects, ids, strict=True):
+    for obj in objects:
+        values = _given_values(obj)
+        row_id = direct.scalar_id(session, _insert_statement(cls, frozenset(values)), values)
         state = obj.__dict__  # the instance's attribute values, committed as they stand below
         for key, value in defaults.items():
             state.setdefault(key, value)
@@ -113,7 +112,7 @@ def update(session: Session, obj: Base, values: dict[str, Any]) -> None:
     if not values:
         return
     params = {"row_id": obj.__dict__["id"], **values}
-    session.execute(_update_statement(type(obj), frozenset(values)), params)
+    direct.rowcount(session, _update_statement(type(obj), frozenset(values)), params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
 
@@ -123,8 +122,7 @@ def claim_version(session: Session, episode: Episode, version: int,
     """Move an episode from its loaded version to `version` with `values`, only if nobody else
     has moved it since it was loaded; False when someone has (optimistic concurrency)."""
     params = {"row_id": episode.id, "old_version": episode.version, "version": version, **values}
-    result = session.execute(_claim_statement(frozenset(values)), params)
-    if cast(CursorResult[Any], result).rowcount != 1:
+    if direct.rowcount(session, _claim_statement(frozenset(values)), params) != 1:
         return False
     for key, value in params.items():
         if key not in ("row_id", "old_version"):

@@ -1,0 +1,192 @@
+"""Statements built once, compiled once per database, run on the driver's own cursor.
+
+The transition path sends a handful of small statements per transaction. Through SQLAlchemy's
+`Connection.execute` each costs about 80 microseconds of Python on this project's benchmark
+machine, against under 10 for the same statement on the driver's cursor (BENCHMARKS.md,
+workload 2). `run` keeps what the transition path needs from the long road and drops the rest:
+
+- the statement is compiled once per dialect, with its bind names in order and each column
+  type's bind processor (dates, UTC timestamps, JSON, booleans), as SQLAlchemy would apply them;
+- it runs on the DBAPI connection of the session's own transaction, so it commits or rolls
+  back with everything else (on SQLite, after the `BEGIN IMMEDIATE` of `pathway.db`);
+- driver errors are raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), with
+  parameters hidden, and a lost connection is invalidated, as `Connection.execute` does;
+- `before_cursor_execute` listeners still see every statement (the benchmarks count them).
+
+`load` reads whole rows of one mapped class the same way and makes them the session's objects,
+as a query would (an object the session already holds is returned as it stands, like the ORM's
+identity map does), applying each column type's result processor; `scalar` returns one value
+that needs no processing (a count, an id).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Table, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from pathway.models import Base
+
+Processor = Callable[[Any], Any] | None
+B = TypeVar("B", bound=Base)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement's SQL for one dialect, its bind names and their processors."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Processor, ...]
+    positional: bool
+    #: Values the statement carries itself (`literal`, `limit`), used unless given.
+    defaults: Mapping[str, Any]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The driver's parameters: processed, in order (qmark) or by name (pyformat)."""
+        given = {**self.defaults, **values} if self.defaults else values
+        processed = [value if proc is None else proc(value)
+                     for proc, value in zip(self.processors,
+                                            (given[n] for n in self.names), strict=True)]
+        if self.positional:
+            return tuple(processed)
+        return dict(zip(self.names, processed, strict=True))
+
+
+@functools.cache
+def compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
+    """Compile `statement` for `dialect` once (statements and dialects live as long as the
+    process, so the cache stays small: one entry per statement per engine kind)."""
+    result = statement.compile(dialect=dialect)
+    assert isinstance(result, SQLCompiler)
+    if result.positional:
+        names = tuple(result.positiontup or ())
+    else:
+        names = tuple(dict.fromkeys(result.bind_names.values()))
+    if not set(names) <= set(result.binds) or result.literal_execute_params or (
+            result.post_compile_params):
+        raise TypeError("only plain bound parameters are supported: " + result.string)
+    processors = tuple(result.binds[n].type._cached_bind_processor(dialect) for n in names)
+    defaults = {n: result.binds[n].value for n in names if not result.binds[n].required}
+    return Compiled(result.string, names, processors, bool(result.positional), defaults)
+
+
+def run(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
+    """Execute `statement` in the session's transaction; returns the DBAPI cursor (fetch
+    from it, then close it)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    plan = compiled(statement, dialect)
+    parameters = plan.parameters(values)
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.before_cursor_execute(
+                connection, cursor, plan.sql, parameters, None, False)
+        cursor.execute(plan.sql, parameters)
+    except dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        raise _wrapped(connection, plan.sql, parameters, error, cursor) from error
+    return cursor
+
+
+def rowcount(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> int:
+    """Execute a statement that returns no rows; how many rows it changed."""
+    cursor = run(session, statement, values)
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def scalar_id(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> int:
+    """Execute an INSERT ... RETURNING id of one row; the id."""
+    cursor = run(session, statement, values)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    assert row is not None
+    return int(row[0])
+
+
+def scalar(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
+    """The first column of the first row (None without rows), unprocessed: for integers and
+    strings only."""
+    cursor = run(session, statement, values)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else row[0]
+
+
+@dataclass(frozen=True)
+class _Loader:
+    keys: tuple[str, ...]
+    processors: tuple[Processor, ...]
+
+
+@functools.cache
+def _loader(cls: type[Base], dialect: Dialect) -> _Loader:
+    table = cls.__table__
+    assert isinstance(table, Table)
+    columns = list(table.columns)
+    if [c.key for c in table.primary_key.columns] != ["id"] or columns[0].key != "id":
+        raise TypeError(f"{cls.__name__}: load needs an `id` primary key as the first column")
+    return _Loader(tuple(c.key for c in columns),
+                   tuple(c.type._cached_result_processor(dialect, None) for c in columns))
+
+
+def load(session: Session, cls: type[B], statement: ClauseElement,
+         values: Mapping[str, Any]) -> list[B]:
+    """Objects of `cls` from a statement that selects every column of its table, in table
+    order (`select(*table.columns)`); they join the session as loaded, unless it already
+    holds them."""
+    cursor = run(session, statement, values)
+    try:
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    loader = _loader(cls, session.get_bind().dialect)
+    held = session.identity_map
+    manager = cls.__mapper__.class_manager
+    found: list[B] = []
+    for row in fetched:
+        known = held.get(identity_key(cls, row[0]))
+        if known is not None:
+            assert isinstance(known, cls)
+            found.append(known)
+            continue
+        obj: B = manager.new_instance()
+        obj.__dict__.update(zip(loader.keys, (
+            value if proc is None or value is None else proc(value)
+            for proc, value in zip(loader.processors, row, strict=True)), strict=True))
+        make_transient_to_detached(obj)
+        session.add(obj)
+        found.append(obj)
+    return found
+
+
+def _wrapped(connection: Connection, sql: str, parameters: Any, error: Any,
+             cursor: Any) -> exc.StatementError:
+    """The driver's error as SQLAlchemy's, invalidating the connection if it was lost."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+    if lost:
+        connection.invalidate(error)
+    wrapped: exc.StatementError = exc.DBAPIError.instance(
+        sql, parameters, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+        connection_invalidated=lost, dialect=dialect)
+    return wrapped

@@ -1,0 +1,128 @@
+"""`pathway.direct`: statements on the driver's cursor write and read exactly what the ORM
+would, fail as SQLAlchemy would, and stay visible to statement listeners."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.exc import IntegrityError
+
+from pathway import direct, rows
+from pathway.db import transaction
+from pathway.models import Episode, Milestone, Patient
+from tests.support.databases import TestDatabase
+
+T0 = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
+ROW_OF_PATIENT = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
+ROWS_OF_EPISODE = select(*Milestone.__table__.columns).where(
+    Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
+
+
+def columns(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in type(obj).__table__.columns}
+
+
+def add_episode(db: TestDatabase, mrn: str = "MRN-1") -> int:
+    """A patient, an episode with JSON, booleans and NULLs, and two milestones, all written
+    through `rows` (so on the driver's cursor)."""
+    with transaction(db.sessions) as session:
+        patient = rows.insert_one(session, Patient(mrn=mrn, name="Ann Example",
+                                                   birth_date=dt.date(1941, 2, 3), created_at=T0))
+        episode = rows.insert_one(session, Episode(
+            patient_id=patient.id, state="assessed", pathway_version=1, version=1,
+            identified_on=dt.date(2026, 3, 1), coordinator=None, levels=["T12", "L1"],
+            intake={"pain_score": 7, "red_flags": [], "note": "é ü"}, neuro_intact=True,
+            instability=False, cord_compression=False, red_flags_open=False,
+            next_overdue_at=None, next_milestone=None, opened_at=T0, updated_at=T0,
+            closed_at=None))
+        for kind, days in (("plan_decision", 1), ("reassessment", 42)):
+            rows.insert_one(session, Milestone(
+                episode_id=episode.id, kind=kind, status="open", anchor_on=dt.date(2026, 3, 1),
+                due_on=dt.date(2026, 3, 1) + dt.timedelta(days=days),
+                overdue_on=dt.date(2026, 3, 2) + dt.timedelta(days=days),
+                due_at=T0 + dt.timedelta(days=days), overdue_at=T0 + dt.timedelta(days=days + 1),
+                next_alert_at=T0 + dt.timedelta(days=days), next_alert_kind=f"{kind}_due",
+                created_at=T0, met_on=None, closed_at=None))
+        return episode.id
+
+
+def test_rows_written_on_the_cursor_read_back_through_the_orm(db: TestDatabase) -> None:
+    episode_id = add_episode(db)
+    with db.sessions() as session:
+        episode = session.get(Episode, episode_id)
+        assert episode is not None
+        assert episode.levels == ["T12", "L1"]
+        assert episode.intake == {"pain_score": 7, "red_flags": [], "note": "é ü"}
+        assert episode.neuro_intact is True and episode.instability is False
+        assert episode.opened_at == T0 and episode.opened_at.tzinfo is not None
+        assert episode.closed_at is None and episode.coordinator is None
+        assert episode.patient.birth_date == dt.date(1941, 2, 3)
+        due = session.scalars(select(Milestone).where(Milestone.episode_id == episode_id)
+                              .order_by(Milestone.id)).all()
+        assert [m.due_on for m in due] == [dt.date(2026, 3, 2), dt.date(2026, 4, 12)]
+        assert due[1].overdue_at == T0 + dt.timedelta(days=43)
+
+
+def test_load_gives_what_the_orm_loads(db: TestDatabase) -> None:
+    episode_id = add_episode(db)
+    with db.sessions() as session:
+        expected = [columns(m) for m in session.scalars(
+            select(Milestone).where(Milestone.episode_id == episode_id).order_by(Milestone.id))]
+    with db.sessions() as session:
+        loaded = direct.load(session, Milestone, ROWS_OF_EPISODE, {"episode_id": episode_id})
+        assert [columns(m) for m in loaded] == expected
+        # They are the session's objects: a change is flushed like any loaded object's.
+        loaded[0].status = "met"
+        session.commit()
+    with db.sessions() as session:
+        assert session.get(Milestone, expected[0]["id"]).status == "met"  # type: ignore[union-attr]
+
+
+def test_load_returns_the_object_the_session_already_holds(db: TestDatabase) -> None:
+    add_episode(db)
+    with db.sessions() as session:
+        held = session.scalars(select(Patient)).one()
+        held.name = "changed, not flushed"
+        again = direct.load(session, Patient, ROW_OF_PATIENT, {"mrn": "MRN-1"})
+        assert again == [held] and again[0].name == "changed, not flushed"
+
+
+def test_driver_errors_are_sqlalchemy_errors_without_values(db: TestDatabase) -> None:
+    add_episode(db, mrn="SECRET-MRN-77")
+    with pytest.raises(IntegrityError) as raised, transaction(db.sessions) as session:
+        rows.insert_one(session, Patient(mrn="SECRET-MRN-77", name=None, birth_date=None,
+                                         created_at=T0))
+    # The bound values are hidden as `make_engine` asks (PostgreSQL's own DETAIL line may
+    # still quote a key, which is why logs carry error class names only).
+    assert "SQL parameters hidden" in str(raised.value)
+    assert "INSERT INTO patients" in str(raised.value)
+    # The failed transaction left nothing behind and the pool's connection is still usable.
+    with transaction(db.sessions) as session:
+        assert direct.scalar(session, select(Patient.id).where(Patient.mrn == bindparam("m")),
+                             {"m": "SECRET-MRN-77"}) is not None
+        assert len(session.scalars(select(Patient)).all()) == 1
+
+
+def test_statement_listeners_see_cursor_statements(db: TestDatabase) -> None:
+    seen: list[str] = []
+
+    def capture(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        add_episode(db)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    inserts = [s.split("(")[0].strip() for s in seen if s.startswith("INSERT")]
+    assert inserts == ["INSERT INTO patients", "INSERT INTO episodes",
+                       "INSERT INTO milestones", "INSERT INTO milestones"]
+
+
+def test_statements_needing_rendering_at_run_time_are_refused(db: TestDatabase) -> None:
+    query = select(Patient.id).where(Patient.id.in_(bindparam("ids", expanding=True)))
+    with db.sessions() as session, pytest.raises(TypeError, match="plain bound parameters"):
+        direct.scalar(session, query, {"ids": [1, 2]})
