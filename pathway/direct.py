@@ -109,26 +109,27 @@ def rowcount(session: Session, statement: ClauseElement, values: Mapping[str, An
         cursor.close()
 
 
-def scalar_id(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> int:
-    """Execute an INSERT ... RETURNING id of one row; the id."""
+def fetch_all(session: Session, statement: ClauseElement,
+              values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Execute a statement that returns rows; its rows, unprocessed."""
     cursor = run(session, statement, values)
     try:
-        row = cursor.fetchone()
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    assert row is not None
+
+
+def scalar_id(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> int:
+    """Execute an INSERT ... RETURNING id of one row; the id."""
+    (row,) = fetch_all(session, statement, values)
     return int(row[0])
 
 
 def scalar(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
     """The first column of the first row (None without rows), unprocessed: for integers and
     strings only."""
-    cursor = run(session, statement, values)
-    try:
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    return None if row is None else row[0]
+    found = fetch_all(session, statement, values)
+    return found[0][0] if found else None
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,7 @@ def load(session: Session, cls: type[B], statement: ClauseElement,
     """Objects of `cls` from a statement that selects every column of its table, in table
     order (`select(*table.columns)`); they join the session as loaded, unless it already
     holds them."""
-    cursor = run(session, statement, values)
-    try:
-        fetched = cursor.fetchall()
-    finally:
-        cursor.close()
+    fetched = fetch_all(session, statement, values)
     loader = _loader(cls, session.get_bind().dialect)
     held = session.identity_map
     manager = cls.__mapper__.class_manager
