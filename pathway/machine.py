@@ -7,6 +7,7 @@ does not call `__init__` on load). The machine decides; the use cases remember.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -171,10 +172,15 @@ def _refusal_reason(track: CareTrack, event: str) -> str | None:
     return None
 
 
+@functools.cache
+def _transition_ids(state: str) -> frozenset[str]:
+    source = FractureCareMachine.states_map[state]
+    return frozenset(str(ev) for ev in source.transitions.unique_events)
+
+
 def transitions_from(state: str) -> list[str]:
     """Transition events that have a transition out of `state` (guards not considered)."""
-    source = FractureCareMachine.states_map[state]
-    ids = {str(ev) for ev in source.transitions.unique_events}
+    ids = _transition_ids(state)
     return [e.value for e in TransitionEvent if e.value in ids]
 
 
@@ -186,17 +192,41 @@ def allowed_events(track: CareTrack) -> list[str]:
     return events
 
 
-def fire(track: CareTrack, event: str, data: dict[str, Any]) -> str:
-    """Run `event` through the machine; return the target state or raise TransitionRefused."""
-    reason = _refusal_reason(track, event)
-    if event not in transitions_from(track.state) or reason is not None:
-        raise TransitionRefused(event, track.state, allowed_events(track), reason)
+#: Every key of an event's data that a guard of `FractureCareMachine` reads. The machine has
+#: no actions, so its answer depends only on the state, the track's facts and these values:
+#: `fire` remembers each answer (a few hundred at most) instead of running the machine's
+#: processing loop again, which costs more than the rest of a transition's Python work.
+#: A guard reading another key must add it here (tests/pathway/test_machine_memo.py checks
+#: every guard against this list).
+GUARD_DATA_KEYS = ("symptoms", "finding", "decision", "reason")
+_answers: dict[tuple[Any, ...], str | None] = {}  # None: the machine refused
+
+
+def _decide(track: CareTrack, event: str, data: dict[str, Any]) -> str | None:
+    """The machine's target for `event`, or None when a guard refuses it."""
     machine, model = _machine_for(track)
     try:
         machine.send(event, data=data)
-    except TransitionNotAllowed as exc:
-        raise TransitionRefused(
-            event, track.state, allowed_events(track), "the event's data does not satisfy its guard"
-        ) from exc
-    track.state = model.state
-    return str(track.state)
+    except TransitionNotAllowed:
+        return None
+    return str(model.state)
+
+
+def fire(track: CareTrack, event: str, data: dict[str, Any]) -> str:
+    """Run `event` through the machine; return the target state or raise TransitionRefused."""
+    reason = _refusal_reason(track, event)
+    if event not in _transition_ids(track.state) or reason is not None:
+        raise TransitionRefused(event, track.state, allowed_events(track), reason)
+    key = (event, *(getattr(track, name) for name in _TRACK_FIELDS),
+           *(data.get(name) for name in GUARD_DATA_KEYS))
+    try:
+        target = _answers[key]
+    except KeyError:
+        target = _answers[key] = _decide(track, event, data)
+    except TypeError:  # an unhashable value: ask the machine, remember nothing
+        target = _decide(track, event, data)
+    if target is None:
+        raise TransitionRefused(event, track.state, allowed_events(track),
+                                "the event's data does not satisfy its guard")
+    track.state = target
+    return target
