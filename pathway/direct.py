@@ -79,10 +79,26 @@ def compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
     return Compiled(result.string, names, processors, bool(result.positional), defaults)
 
 
+_CONNECTION = "pathway.direct.connection"
+
+
+def _connection(session: Session) -> Connection:
+    """The connection of the session's transaction. `Session.connection()` costs about as much
+    as running a statement here, so it is asked once per transaction and kept in `info`."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_CONNECTION)
+    if transaction is not None and kept is not None and kept[0] is transaction and (
+            transaction.is_active):
+        return kept[1]  # type: ignore[no-any-return]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
 def run(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
     """Execute `statement` in the session's transaction; returns the DBAPI cursor (fetch
     from it, then close it)."""
-    connection = session.connection()
+    connection = _connection(session)
     dialect = connection.dialect
     plan = compiled(statement, dialect)
     parameters = plan.parameters(values)
