@@ -6,7 +6,6 @@ import base64
 import binascii
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.schemas import (
@@ -24,7 +23,7 @@ from pathway.clock import day_number, local_day
 from pathway.episodes import allowed_now
 from pathway.milestones import open_milestones
 from pathway.models import Episode, EventRecord, Milestone, Reminder, ReminderAction
-from pathway.reminders import OPEN_STATUSES
+from pathway.reminders import open_of_episode
 from pathway.vocabulary import TRACK_FINAL_STATES
 
 DAY = dt.timedelta(days=1)
@@ -75,10 +74,7 @@ def milestone_out(milestone: Milestone, now: dt.datetime) -> MilestoneOut:
 
 def open_reminders(session: Session, episode_id: int) -> list[Reminder]:
     """The episode's reminders that are not resolved, oldest due first."""
-    query = (select(Reminder)
-             .where(Reminder.episode_id == episode_id, Reminder.status.in_(OPEN_STATUSES))
-             .order_by(Reminder.due_on, Reminder.id))
-    return list(session.scalars(query))
+    return open_of_episode(session, episode_id)
 
 
 def episode_out(episode: Episode, unit: Unit) -> EpisodeOut:

@@ -11,7 +11,8 @@ workload 2). `run` keeps what the transition path needs from the long road and d
   back with everything else (on SQLite, after the `BEGIN IMMEDIATE` of `pathway.db`);
 - driver errors are raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), with
   parameters hidden, and a lost connection is invalidated, as `Connection.execute` does;
-- `before_cursor_execute` listeners still see every statement (the benchmarks count them).
+- `before_cursor_execute` listeners still see every statement (the benchmarks count them);
+- pending ORM changes are flushed first, as before any query (unless autoflush is off).
 
 `load` reads whole rows of one mapped class the same way and makes them the session's objects,
 as a query would (an object the session already holds is returned as it stands, like the ORM's
@@ -98,6 +99,8 @@ def _connection(session: Session) -> Connection:
 def run(session: Session, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
     """Execute `statement` in the session's transaction; returns the DBAPI cursor (fetch
     from it, then close it)."""
+    if session.autoflush:  # as a query would: pending ORM changes first (free when none)
+        session.flush()
     connection = _connection(session)
     dialect = connection.dialect
     plan = compiled(statement, dialect)

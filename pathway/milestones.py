@@ -154,7 +154,7 @@ _ALL_OF_EPISODE = (
     .order_by(Milestone.id)
 )
 _OPEN_OF_EPISODE = (
-    select(Milestone)
+    select(*Milestone.__table__.columns)
     .where(Milestone.episode_id == bindparam("episode_id"),
            Milestone.status == MilestoneStatus.OPEN.value)
     .order_by(Milestone.overdue_at, Milestone.id)
@@ -163,7 +163,7 @@ _OPEN_OF_EPISODE = (
 
 def open_milestones(session: Session, episode_id: int) -> list[Milestone]:
     """The episode's open milestones, soonest overdue first."""
-    return list(session.scalars(_OPEN_OF_EPISODE, {"episode_id": episode_id}))
+    return direct.load(session, Milestone, _OPEN_OF_EPISODE, {"episode_id": episode_id})
 
 
 def all_milestones(session: Session, episode_id: int) -> list[Milestone]:

@@ -163,6 +163,19 @@ _OPEN_OF_MILESTONE = select(*Reminder.__table__.columns).where(
 )
 
 
+_OPEN_OF_EPISODE = (
+    select(*Reminder.__table__.columns)
+    .where(Reminder.episode_id == bindparam("episode_id"),
+           or_(*(Reminder.status == status for status in OPEN_STATUSES)))
+    .order_by(Reminder.due_on, Reminder.id)
+)
+
+
+def open_of_episode(session: Session, episode_id: int) -> list[Reminder]:
+    """The episode's reminders that are not resolved, oldest due first."""
+    return direct.load(session, Reminder, _OPEN_OF_EPISODE, {"episode_id": episode_id})
+
+
 def resolve_for_milestones(
     session: Session, milestones: Iterable[Milestone], *, resolution: str, actor: str,
     now: dt.datetime,
