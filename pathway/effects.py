@@ -133,7 +133,8 @@ def on_track_facts(ctx: EffectContext) -> None:
         assert isinstance(ctx.data, RecordImaging)
         resolve_all_open(ctx.session, ctx.episode.id, resolution="imaging_recorded",
                          actor=ctx.actor, now=ctx.now, kinds=[ReminderKind.REPEAT_MRI_NEEDED])
-        rows.insert_one(ctx.session, ImagingRecord(
+        rows.insert_one(ctx.session, rows.build(
+            ImagingRecord,
             episode_id=ctx.episode.id, modality=ctx.data.modality.value,
             performed_on=ctx.occurred_on, finding=ctx.data.finding.value, event_id=ctx.record.id))
 
@@ -165,7 +166,8 @@ def on_fact(ctx: EffectContext) -> None:
 
 def _record_therapy(ctx: EffectContext, data: RecordTherapy) -> None:
     started_on = data.started_on or ctx.occurred_on
-    rows.insert_one(ctx.session, TherapyRecord(
+    rows.insert_one(ctx.session, rows.build(
+        TherapyRecord,
         episode_id=ctx.episode.id, agent=data.agent.value, started_on=started_on, dose=data.dose,
         event_id=ctx.record.id))
     agent = data.agent

@@ -97,7 +97,8 @@ def _find_or_add_patient(session: Session, intake: IntakeAssessment, now: dt.dat
     patient = next(iter(direct.load(session, Patient, _PATIENT_BY_MRN,
                                     {"mrn": intake.patient.mrn})), None)
     if patient is None:
-        patient = rows.insert_one(session, Patient(
+        patient = rows.insert_one(session, rows.build(
+            Patient,
             mrn=intake.patient.mrn, name=intake.patient.name,
             birth_date=intake.patient.birth_date, created_at=now))
     return patient
@@ -114,7 +115,8 @@ def open_episode(
     version = current_version(session)
     definition = load_definition(session, version)
     patient = _find_or_add_patient(session, intake, now)
-    episode = Episode(
+    episode = rows.build(
+        Episode,
         patient_id=patient.id, state=CareState.ASSESSED.value, pathway_version=version,
         version=1, identified_on=intake.identified_on, coordinator=intake.coordinator,
         levels=list(intake.levels), intake=intake.model_dump(mode="json", exclude={"patient"}),
@@ -130,13 +132,15 @@ def open_episode(
     rows.insert_one(session, episode)
     set_committed_value(episode, "patient", patient)
     # The opening's data is the intake, kept once on the episode row (it never changes).
-    record = rows.insert_one(session, EventRecord(
-        episode_id=episode.id, seq=1, name=OPENED_EVENT, occurred_on=intake.identified_on,
-        recorded_at=now, actor=actor, source_state=None, target_state=episode.state, data={},
+    record = rows.insert_one(session, rows.build(
+        EventRecord, episode_id=episode.id, seq=1, name=OPENED_EVENT,
+        occurred_on=intake.identified_on, recorded_at=now, actor=actor, source_state=None,
+        target_state=episode.state, data={},
     ))
     if intake.initial_imaging is not None:
         img = intake.initial_imaging
-        rows.insert_one(session, ImagingRecord(
+        rows.insert_one(session, rows.build(
+            ImagingRecord,
             episode_id=episode.id, modality=img.modality.value, performed_on=img.performed_on,
             finding=img.finding.value if img.finding else None, event_id=record.id))
     for milestone in milestones:
@@ -184,8 +188,8 @@ def apply_event(
             fire(track, event, {})  # always refused: names the state and what is allowed
     definition = load_definition(session, episode.pathway_version)
     _claim_next_version(session, episode, target, now)
-    record = rows.insert_one(session, EventRecord(
-        episode_id=episode.id, seq=episode.version, name=event, occurred_on=when,
+    record = rows.insert_one(session, rows.build(
+        EventRecord, episode_id=episode.id, seq=episode.version, name=event, occurred_on=when,
         recorded_at=now, actor=actor, source_state=source, target_state=target,
         data=payload.model_dump(mode="json", exclude_none=True),
     ))

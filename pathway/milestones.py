@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway import direct
+from pathway import direct, rows
 from pathway.clock import day_start
 from pathway.definition import MilestoneRule, PathwayDefinition
 from pathway.models import Episode, Milestone
@@ -121,7 +121,8 @@ def new_milestone(
     due_at = day_start(window.due_on, zone)
     overdue_at = day_start(window.overdue_on, zone)
     alert_at, alert_kind = first_alert(rule, due_at, overdue_at)
-    return Milestone(
+    return rows.build(
+        Milestone,
         episode_id=episode.id,
         kind=kind.value,
         status=MilestoneStatus.OPEN.value,

@@ -39,8 +39,9 @@ def add_episode(db: TestDatabase, mrn: str = "MRN-1") -> int:
             next_overdue_at=None, next_milestone=None, opened_at=T0, updated_at=T0,
             closed_at=None))
         for kind, days in (("plan_decision", 1), ("reassessment", 42)):
-            rows.insert_one(session, Milestone(
-                episode_id=episode.id, kind=kind, status="open", anchor_on=dt.date(2026, 3, 1),
+            rows.insert_one(session, rows.build(  # built without attribute events
+                Milestone, episode_id=episode.id, kind=kind, status="open",
+                anchor_on=dt.date(2026, 3, 1),
                 due_on=dt.date(2026, 3, 1) + dt.timedelta(days=days),
                 overdue_on=dt.date(2026, 3, 2) + dt.timedelta(days=days),
                 due_at=T0 + dt.timedelta(days=days), overdue_at=T0 + dt.timedelta(days=days + 1),
