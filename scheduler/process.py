@@ -14,6 +14,7 @@ import logging
 import random
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from types import FrameType
 
@@ -22,7 +23,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from pathway.db import is_sqlite
 from pathway.runtime import Runtime
@@ -31,6 +31,8 @@ from scheduler.delivery import DeliveryConfig, http_client
 from scheduler.jobs import run_deliveries, run_reminders
 
 log = logging.getLogger("pathway.scheduler")
+#: How often the main thread of `pathway scheduler` looks for its stop signal.
+STOP_POLL_SECONDS = 0.2
 
 
 def configure_logging(settings: Settings) -> None:
@@ -78,22 +80,29 @@ def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Jobs:
 
 
 def run_blocking(runtime: Runtime) -> None:
-    """Run the jobs in the foreground until SIGTERM or Ctrl-C (`pathway scheduler`)."""
-    scheduler = BlockingScheduler(**_options(runtime))
+    """Run the jobs until SIGTERM or Ctrl-C (`pathway scheduler`), then let a running job
+    finish. The jobs run on the scheduler's own threads; the main thread only waits for the
+    signal, whose handler sets a flag and nothing else. (Raising from the handler instead, as
+    this did before, could land inside APScheduler while it started a job's thread; it
+    swallows the exception and the process carried on after SIGTERM.)"""
+    scheduler = BackgroundScheduler(**_options(runtime))
     jobs = add_jobs(scheduler, runtime)
+    stopping: list[int] = []  # a plain append is safe in a handler; taking a lock is not
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(0)
+        stopping.append(signum)
 
     previous = signal.signal(signal.SIGTERM, stop)
+    scheduler.start()
     try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("scheduler stopping")
+        while not stopping:
+            time.sleep(STOP_POLL_SECONDS)
+    except KeyboardInterrupt:
+        pass
     finally:
+        log.info("scheduler stopping")
         signal.signal(signal.SIGTERM, previous)
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=True)
         jobs.client.close()
 
 
