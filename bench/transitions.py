@@ -11,9 +11,12 @@ built (episodes with all their events, milestones, reminders and history), then 
 rows copied up to `--storage-episodes` episodes by `bench.bulk.grow` (ids shifted, MRNs
 suffixed), with a per-table breakdown (indexes included) where SQLite's dbstat is available.
 
-Also printed: the floor (transactions per second that each read one row by id through the same
-session factory: what one transaction per step can reach at best with this stack here) and the
-SQL statements each call sends, which do not depend on the machine.
+Also printed: two yardsticks measured in the same run, the floor (transactions per second that
+each read one row by id through the same session factory: what one transaction per step can
+reach at best with SQLAlchemy sessions here) and, on SQLite, the bare statements
+(`bench.bare_transitions`: an open's and a step's statements written by hand on the sqlite3
+cursor, one transaction each: what the database and driver alone cost); and the SQL statements
+each call sends, which do not depend on the machine.
 
     .venv/bin/python -m bench.transitions            # 10,000 episodes x 3 runs, storage at 100,000
     .venv/bin/python -m bench.transitions --quick    # 1,000 episodes x 1 run, storage at 5,000
@@ -35,6 +38,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import bulk
+from bench.bare_transitions import bare_rates
 from bench.common import (
     BenchDatabase,
     backends,
@@ -284,11 +288,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{backend}]")
         results = []
         floors = []
+        bare: list[tuple[float, float]] = []
         for run in range(args.runs):
             database = fresh_database(backend, "transitions", postgres_url)
             try:
                 results.append(run_once(database, args.episodes, prefix=f"R{run}-"))
                 floors.append(transaction_floor(database, args.episodes))
+                if backend == "sqlite":  # a database of its own, so storage is the pathway's
+                    yardstick = fresh_database(backend, "bare_transitions", postgres_url)
+                    try:
+                        assert yardstick.path is not None
+                        bare.append(bare_rates(yardstick.path, args.episodes, prefix="B-"))
+                    finally:
+                        yardstick.drop()
                 if run == args.runs - 1:
                     report(backend, results)
                     report_storage(database, args.episodes, args.storage_episodes)
@@ -296,6 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 database.drop()
         print(f"  floor: {median(floors):,.0f} transactions/s that each read one row by id "
               f"(same session factory, same run)")
+        if bare:
+            opens, steps = median([b[0] for b in bare]), median([b[1] for b in bare])
+            pathway_opens = median([r.opens_per_s for r in results])
+            pathway_steps = median([r.steps_per_s for r in results])
+            print(f"  bare statements on the sqlite3 cursor (same run): {opens:,.0f} opens/s, "
+                  f"{steps:,.0f} steps/s; pathway reaches {pathway_opens / opens:.0%} and "
+                  f"{pathway_steps / steps:.0%} of them")
         database = fresh_database(backend, "statements", postgres_url)
         try:
             counts = statements_per_call(database)
