@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from api.dashboard.counts import CountsCache
 from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_token
 from pathway.clock import local_day
 from pathway.db import read_only
@@ -95,13 +96,18 @@ class Viewer:
 
 @dataclass
 class Dashboard:
-    """What the dashboard's routes share: the runtime, the templates and the login throttle."""
+    """What the dashboard's routes share: the runtime, the templates, the login throttles and
+    the worklist's summary counts."""
 
     runtime: Runtime
     templates: Jinja2Templates
     throttle: LoginThrottle
     address_throttle: LoginThrottle = field(
         default_factory=lambda: LoginThrottle(max_failures=ADDRESS_MAX_FAILURES))
+    counts: CountsCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = CountsCache(self.runtime.settings.worklist_counts_seconds)
 
     def now(self) -> dt.datetime:
         return self.runtime.now()

@@ -16,8 +16,6 @@ from pathway.models import Episode, Reminder
 from pathway.queries import (
     Cursor,
     EpisodeFilter,
-    count_by_state,
-    count_open_reminders_by_kind,
     list_coordinators,
     list_episodes,
     open_reminders_of,
@@ -107,6 +105,7 @@ def worklist(
     rows = [_row(e, reminders.get(e.id, []), today, zone) for e in episodes]
     page = max(1, page) if cursor else 1
     base = q.params()
+    counts = board.counts.get(db, now)
     return render(request, board, "worklist.html", {
         "q": q,
         "rows": rows,
@@ -114,8 +113,8 @@ def worklist(
         "next_url": "/?" + urlencode({**base, "after": nxt.encode(), "page": page + 1})
         if nxt else None,
         "first_url": "/?" + urlencode(base) if cursor else None,
-        "state_counts": count_by_state(db),
-        "kind_counts": count_open_reminders_by_kind(db),
+        "counts": counts,
+        "counts_as_of": counts.taken_at.astimezone(zone).strftime("%H:%M:%S"),
         "states": [s.value for s in CareState],
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],

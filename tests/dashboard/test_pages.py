@@ -53,6 +53,19 @@ def test_worklist_shows_open_episodes_most_overdue_first_with_counts(board: Boar
     assert late.id != fresh.id
 
 
+def test_worklist_counts_are_kept_briefly_and_the_rows_stay_live(board: Board) -> None:
+    _open(board, patient={"mrn": "COUNT1"})
+    login(board.client)
+    assert re.search(r"assessed <b>1</b>", board.client.get("/").text)
+    _open(board, patient={"mrn": "COUNT2"})
+    html = board.client.get("/").text
+    assert sorted(_rows(html)) == ["COUNT1", "COUNT2"]  # the rows are read live
+    assert re.search(r"assessed <b>1</b>", html)  # the counts are the kept ones
+    assert "Counts as of" in html
+    board.client.app.state.dashboard.counts.seconds = 0  # type: ignore[attr-defined]
+    assert re.search(r"assessed <b>2</b>", board.client.get("/").text)
+
+
 def test_worklist_filters_and_pages(board: Board, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worklist, "PAGE_SIZE", 2)
     for i in range(5):
