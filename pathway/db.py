@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,14 +17,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+#: How long a SQLite writer waits for the write lock before "database is locked".
+BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Take over transaction control from the driver (see _begin_immediate).
+    # Take over transaction control from the driver (see WriterQueue).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -30,16 +36,68 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY: dict[str, Any] = {"pathway_read_only": True}
 
 
-def _begin_immediate(connection: Any) -> None:
-    # A deferred transaction that reads and then writes fails at once with "database is locked"
-    # when another writer committed in between (the busy timeout cannot help); taking the
-    # write lock at BEGIN makes concurrent writers in one process wait their turn instead.
-    # A read-only transaction (a dashboard page) begins deferred: under WAL it never blocks
-    # or waits for a writer.
-    if connection.get_execution_options().get("pathway_read_only"):
-        connection.exec_driver_sql("BEGIN")
-        return
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class WriterQueue:
+    """Writers of one SQLite engine take turns in this process before `BEGIN IMMEDIATE`.
+
+    SQLite has one writer at a time. Left to SQLite, a thread that finds the write lock taken
+    sleeps in its busy handler (1, 2, 5, 10 ... 100 ms) and retries, so under a burst of
+    concurrent requests most of the time goes to sleeping and the slowest requests wait
+    hundreds of milliseconds for a lock that was free long before (BENCHMARKS.md, workload 3).
+    Here a waiting writer wakes as soon as the previous one commits or rolls back. Writers in
+    other processes still meet at SQLite's lock, with the busy timeout. A writer that cannot
+    get its turn within `timeout` goes on to SQLite's lock anyway (as before this queue).
+    """
+
+    KEY = "pathway_write_turn"
+
+    def __init__(self, timeout: float) -> None:
+        self._turn = threading.Lock()
+        self._timeout = timeout
+
+    @property
+    def busy(self) -> bool:
+        """Whether a writer of this process holds the turn now."""
+        return self._turn.locked()
+
+    def begin(self, connection: Any) -> None:
+        if connection.get_execution_options().get("pathway_read_only"):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if self._turn.acquire(timeout=self._timeout):
+            connection.info[self.KEY] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if connection.info.pop(self.KEY, False):
+                self._turn.release()
+            raise
+
+    def commit(self, connection: Any) -> None:
+        """Before SQLAlchemy's COMMIT (the event comes first): commit here, then give the turn
+        away, so the next writer finds the lock free (SQLAlchemy's own COMMIT then has nothing
+        left to do: the driver skips it outside a transaction)."""
+        self._finish(connection, "commit")
+
+    def rollback(self, connection: Any) -> None:
+        """As `commit`, for a ROLLBACK."""
+        self._finish(connection, "rollback")
+
+    def _finish(self, connection: Any, how: str) -> None:
+        if not connection.info.get(self.KEY):
+            return
+        try:
+            getattr(connection.connection.dbapi_connection, how)()
+        finally:  # any thread may end what another began: a Lock, not an RLock
+            connection.info.pop(self.KEY, None)
+            self._turn.release()
+
+
+_queues: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The writers' queue of a SQLite engine made by `make_engine` (None for PostgreSQL)."""
+    return _queues.get(engine)
 
 
 def read_only(session: Session) -> Session:
@@ -56,7 +114,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if is_sqlite(url):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another writer committed in between (the busy timeout cannot help);
+        # taking the write lock at BEGIN makes concurrent writers wait their turn instead.
+        # A read-only transaction (a dashboard page) begins deferred: under WAL it never
+        # blocks or waits for a writer.
+        writers = _queues[engine] = WriterQueue(timeout=BUSY_TIMEOUT_MS / 1000)
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "commit", writers.commit)
+        event.listen(engine, "rollback", writers.rollback)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
