@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import JSONResponse, Response
 
@@ -58,8 +59,11 @@ class Idempotency:
     def reply(self, content: Any, *, status: int = 200,
               headers: dict[str, str] | None = None) -> Response:
         """A JSON response, remembered under the request's key."""
-        response = JSONResponse(jsonable_encoder(content), status_code=status,
-                                headers=headers or {})
+        # A model is dumped by pydantic's own serializer: what `jsonable_encoder` would give
+        # for it, without walking the result again in Python (a tenth of a request's time).
+        body = (content.model_dump(mode="json", by_alias=True) if isinstance(content, BaseModel)
+                else jsonable_encoder(content))
+        response = JSONResponse(body, status_code=status, headers=headers or {})
         if self.record is not None:
             self.record.status_code = status
             self.record.response_headers = {

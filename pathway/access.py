@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pathway.errors import Duplicate, InvalidData, NotFound
@@ -84,11 +84,13 @@ def create_api_key(
     return key, raw
 
 
+_LIVE_KEY = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"),
+                                ApiKey.revoked_at.is_(None))  # built once: every API request
+
+
 def find_api_key(session: Session, raw: str) -> ApiKey | None:
     """The live key matching a presented secret, or None."""
-    return session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
-    )
+    return session.scalar(_LIVE_KEY, {"key_hash": hash_key(raw)})
 
 
 def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:
