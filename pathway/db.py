@@ -100,6 +100,22 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     return _queues.get(engine)
 
 
+#: Rows SQLite's ANALYZE samples per index: statistics in milliseconds even at a million
+#: episodes, close enough for the planner to choose indexes.
+ANALYSIS_LIMIT = 1000
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give SQLite's planner table statistics (sampled ANALYZE). Without them it guesses, and
+    guesses a full scan of the milestones for a report over a few weeks (tests/pathway/
+    test_kpi_plans.py). PostgreSQL's autovacuum keeps its own, so nothing is done there."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        conn.exec_driver_sql("ANALYZE")
+
+
 def read_only(session: Session) -> Session:
     """Mark a fresh session as a reader: on SQLite its transaction does not take the write
     lock (call before its first query; the mark lasts until its transaction ends)."""

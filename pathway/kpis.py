@@ -45,6 +45,7 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -236,7 +237,9 @@ def _entered_in_error(cohort: _Cohort) -> Select[int]:
     return cohort.dated(
         select(EventRecord.episode_id)
         .join(Episode, Episode.id == EventRecord.episode_id)
-        .where(EventRecord.name == TransitionEvent.CLOSE.value,
+        # The name written into the SQL, not bound: SQLite uses a partial index
+        # (ix_events_closings) only when it can see the query matches its condition.
+        .where(EventRecord.name == literal_column(f"'{TransitionEvent.CLOSE.value}'"),
                EventRecord.data["reason"].as_string() == CloseReason.ENTERED_IN_ERROR.value))
 
 

@@ -92,7 +92,8 @@ class Episode(Base):
     state: Mapped[str] = mapped_column(String(32))
     pathway_version: Mapped[int] = mapped_column(ForeignKey("pathway_versions.version"))
     version: Mapped[int] = mapped_column(Integer)
-    identified_on: Mapped[dt.date] = mapped_column(Date)
+    # Indexed: reports select their cohort by day 0.
+    identified_on: Mapped[dt.date] = mapped_column(Date, index=True)
     coordinator: Mapped[str | None] = mapped_column(String(120))
     levels: Mapped[list[Any]]
     intake: Mapped[dict[str, Any]]
@@ -167,7 +168,12 @@ class EventRecord(Base):
     target_state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]]
 
-    __table_args__ = (UniqueConstraint("episode_id", "seq", name="uq_events_episode_seq"),)
+    __table_args__ = (
+        UniqueConstraint("episode_id", "seq", name="uq_events_episode_seq"),
+        # Every KPI report looks for episodes closed as entered in error.
+        Index("ix_events_closings", "episode_id", sqlite_where=text("name = 'close'"),
+              postgresql_where=text("name = 'close'")),
+    )
 
 
 class TherapyRecord(Base):

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from api.server import serve
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker, transaction
+from pathway.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.definition import parse_definition
 from pathway.demo import make_demo
 from pathway.errors import PathwayError
@@ -36,6 +36,11 @@ from scheduler.process import configure_logging, run_blocking
 def migrate(settings: Settings) -> None:
     """Upgrade the database to the newest schema."""
     command.upgrade(alembic_config(settings.database_url), "head")
+    engine = make_engine(settings.database_url)
+    try:
+        refresh_statistics(engine)
+    finally:
+        engine.dispose()
 
 
 def _parse_time(text: str) -> dt.datetime:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from pathway.db import transaction
+from pathway.db import refresh_statistics, transaction
 from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
 from pathway.reminders import ScanResult
 from pathway.runtime import Runtime
@@ -134,6 +134,14 @@ def run_reminders(runtime: Runtime) -> ReminderTick | None:
                  tick.scan.examined, tick.scan.raised, tick.scan.already_raised, tick.woke,
                  tick.escalation.escalated)
     return tick
+
+
+def run_statistics(runtime: Runtime) -> None:
+    """The daily statistics job (SQLite's planner statistics; nothing on PostgreSQL)."""
+    try:
+        refresh_statistics(runtime.engine)
+    except Exception as exc:
+        _failed("statistics", exc)
 
 
 def run_deliveries(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
