@@ -4,7 +4,9 @@ most overdue first, with counts and filters) at 100,000 episodes.
 The database is built by `bench.bulk` (use-case rows in every state, copied). A coordinator
 logs in through the login form; then each page is requested `--requests` times in-process
 (Starlette's TestClient: the whole server path, routing, session, queries and template, without
-a network), and the p50 and p95 of the time to the full response are reported.
+a network), and the p50 and p95 of the time to the full response are reported: with the
+default settings (the summary counts are kept 10 s per process, so most timed requests reuse
+them) and with `worklist_counts_seconds=0` (counted on every request).
 
     .venv/bin/python -m bench.worklist           # 100,000 episodes, SQLite and PostgreSQL
     .venv/bin/python -m bench.worklist --quick   # 10,000 episodes
@@ -49,11 +51,12 @@ PAGES = (
 )
 
 
-def logged_in(runtime: Runtime) -> TestClient:
+def logged_in(runtime: Runtime, *, create: bool = True) -> TestClient:
     """A client with a coordinator's session (the template's coordinators include alex)."""
-    with transaction(runtime.sessions) as session:
-        access.create_user(session, username="alex", password=PASSWORD, role="coordinator",
-                           now=bulk.T0)
+    if create:
+        with transaction(runtime.sessions) as session:
+            access.create_user(session, username="alex", password=PASSWORD,
+                               role="coordinator", now=bulk.T0)
     client = TestClient(create_app(runtime))
     page = client.get("/login")
     found = TOKEN.search(page.text)
@@ -84,18 +87,30 @@ def next_page(client: TestClient) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
+#: (label, worklist_counts_seconds): the default (summary counts kept 10 s per process, so
+#: most timed requests reuse them) and counts taken on every request.
+COUNTS = (("counts kept 10 s (default)", 10.0), ("counts on every request", 0.0))
+
+
 def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
     database = fresh_database(backend, "worklist", postgres_url)
     try:
-        runtime = Runtime.from_settings(Settings(database_url=database.url))
-        runtime.clock = lambda: bulk.T0
-        bulk.build(runtime.engine, args.episodes, log=lambda line: print(line, file=sys.stderr))
-        client = logged_in(runtime)
-        for label, path in PAGES:
-            times = time_page(client, path or next_page(client), args.requests)
-            print(f"  {label:<28} p50 {ms(median(times)):>7} ms   p95 "
-                  f"{ms(percentile(times, 95)):>7} ms")
-        runtime.engine.dispose()
+        built = False
+        for variant, seconds in COUNTS:
+            runtime = Runtime.from_settings(Settings(database_url=database.url,
+                                                     worklist_counts_seconds=seconds))
+            runtime.clock = lambda: bulk.T0
+            if not built:
+                bulk.build(runtime.engine, args.episodes,
+                           log=lambda line: print(line, file=sys.stderr))
+                built = True
+            client = logged_in(runtime, create=seconds == COUNTS[0][1])
+            print(f"  {variant}:")
+            for label, path in PAGES:
+                times = time_page(client, path or next_page(client), args.requests)
+                print(f"    {label:<28} p50 {ms(median(times)):>7} ms   p95 "
+                      f"{ms(percentile(times, 95)):>7} ms")
+            runtime.engine.dispose()
     finally:
         database.drop()
 
