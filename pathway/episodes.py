@@ -34,9 +34,9 @@ from pathway.vocabulary import OPENED_EVENT, CareState, Fact, MilestoneStatus, T
 _TRANSITIONS = frozenset(e.value for e in TransitionEvent)
 _FACTS = frozenset(f.value for f in Fact)
 # Statements built once: building a SELECT costs more than running it on a primary key.
-_BY_ID = select(Episode).where(Episode.id == bindparam("id"))
 _ROW_BY_ID = select(*Episode.__table__.columns).where(Episode.id == bindparam("id"))
 _PATIENT_BY_MRN = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
+_PATIENT_BY_ID = select(*Patient.__table__.columns).where(Patient.id == bindparam("id"))
 
 
 def care_track(episode: Episode) -> CareTrack:
@@ -56,16 +56,19 @@ def allowed_now(episode: Episode) -> list[str]:
 
 
 def get_episode(session: Session, episode_id: int, *, with_patient: bool = True) -> Episode:
-    """One episode or NotFound (its patient loaded on first use unless `with_patient`)."""
+    """One episode or NotFound (its patient loaded with it unless `with_patient` is false:
+    then on first use)."""
     if not 0 < episode_id < 2**63:
         raise NotFound("episode", episode_id)
-    # Already loaded in this session: no SQL (as Session.get). Otherwise a statement built
-    # once, which costs less than Session.get's own with options.
+    # Already loaded in this session: no SQL (as Session.get). Otherwise its row (and its
+    # patient's) read on the driver's cursor (`pathway.direct`).
     found = session.identity_map.get(identity_key(Episode, episode_id))
-    if found is None and with_patient:
-        found = session.scalars(_BY_ID, {"id": episode_id}).first()
-    elif found is None:  # the row alone, read on the driver's cursor (`pathway.direct`)
+    if found is None:
         found = next(iter(direct.load(session, Episode, _ROW_BY_ID, {"id": episode_id})), None)
+        if found is not None and with_patient and "patient" not in found.__dict__:
+            patient = session.identity_map.get(identity_key(Patient, found.patient_id)) or next(
+                iter(direct.load(session, Patient, _PATIENT_BY_ID, {"id": found.patient_id})))
+            set_committed_value(found, "patient", patient)
     if found is None:
         raise NotFound("episode", episode_id)
     assert isinstance(found, Episode)
