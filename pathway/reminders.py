@@ -17,11 +17,12 @@ scan alerted on it?") misses a reminder raised meanwhile (tests/scheduler/test_s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, or_, select
+from sqlalchemy import Select, Table, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -195,12 +196,17 @@ def resolve_all_open(
     kinds: Iterable[ReminderKind] | None = None,
 ) -> int:
     """Resolve the open reminders of an episode: all of them (it was closed) or of `kinds`."""
-    query = select(Reminder).where(
-        Reminder.episode_id == episode_id, Reminder.status.in_(OPEN_STATUSES)
-    )
-    if kinds is not None:
-        query = query.where(Reminder.kind.in_([k.value for k in kinds]))
-    return _resolve(session, list(session.scalars(query)), resolution, actor, now)
+    wanted = None if kinds is None else tuple(sorted(k.value for k in kinds))
+    found = direct.load(session, Reminder, _open_of_kinds(wanted), {"episode_id": episode_id})
+    return _resolve(session, found, resolution, actor, now)
+
+
+@functools.cache
+def _open_of_kinds(kinds: tuple[str, ...] | None) -> Select[Any]:
+    """The open reminders of an episode, of some kinds or all: built once per set of kinds."""
+    if kinds is None:
+        return _OPEN_OF_EPISODE
+    return _OPEN_OF_EPISODE.where(or_(*(Reminder.kind == kind for kind in kinds)))
 
 
 def _resolve(
