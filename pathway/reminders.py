@@ -4,7 +4,9 @@ Raising is an insert that ignores conflicts on (episode, kind, due date), so how
 scheduler processes scan, a reminder is raised once; on PostgreSQL the due milestones are
 claimed with `FOR UPDATE SKIP LOCKED` so several processes share the work. A batch is raised
 with one multi-row insert, and its history rows and outbox rows are flushed together, so a
-scan costs a handful of statements per batch rather than several per reminder.
+scan costs a handful of statements per batch rather than several per reminder. This per-row
+scan serves one episode inside a use case (an episode opened or moved late); the scheduler's
+scan over all episodes is the set-based `pathway.scan`, which writes the same rows.
 
 Why a scan and an event on the same milestone cannot leave an open reminder behind: the scan
 holds the milestone's row lock from claim to commit. An event that meets the milestone

@@ -4,7 +4,7 @@ outbox, plus the delivery channels (signed webhooks, SMTP e-mail).
 - `jobs`: the jobs as plain functions of a `Runtime` (they own their transactions).
 - `delivery`: one delivery round (lease, send outside any transaction, record).
 - `webhooks`, `email`: the channels.
-- `process`: `pathway scheduler` / `python -m scheduler` (BlockingScheduler) and the
+- `process`: `pathway scheduler` / `python -m scheduler` (until SIGTERM) and the
   scheduler embedded in `pathway serve` (BackgroundScheduler).
 
 The decisions live in the core (`pathway.reminders`, `pathway.escalation`,
