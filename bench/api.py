@@ -34,14 +34,12 @@ from sqlalchemy import event
 from api.app import create_app
 from bench.bare_api import create_bare_app
 from bench.common import (
-    backends,
     base_parser,
     fresh_database,
-    machine_line,
     median,
     ms,
     percentile,
-    postgres_server_url,
+    run_each_backend,
 )
 from bench.transitions import DAY0, STEPS, intake
 from pathway import access
@@ -254,14 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.episodes, args.runs = 150, 1
-    postgres_url = postgres_server_url(args.postgres_url)
-    print(machine_line())
-    print(f"workload 3: {args.episodes * len(STEPS):,} events per run over HTTP, "
-          f"{args.clients} clients, {args.runs} run(s) per server")
-    for backend in backends(args):
-        print(f"[{backend}]")
-        run_backend(backend, args, postgres_url)
-    return 0
+    headline = (f"workload 3: {args.episodes * len(STEPS):,} events per run over HTTP, "
+                f"{args.clients} clients, {args.runs} run(s) per server")
+    return run_each_backend(args, headline, run_backend)
 
 
 if __name__ == "__main__":

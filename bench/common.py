@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +220,15 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 def url_backend(url: str) -> str:
     """"sqlite" or "postgresql" for a database URL."""
     return "sqlite" if is_sqlite(url) else "postgresql"
+
+
+def run_each_backend(args: argparse.Namespace, headline: str,
+                     run_backend: Callable[[str, argparse.Namespace, str | None], None]) -> int:
+    """Print the machine line and the workload's headline, then run it on each backend."""
+    postgres_url = postgres_server_url(args.postgres_url)
+    print(machine_line())
+    print(headline)
+    for backend in backends(args):
+        print(f"[{backend}]")
+        run_backend(backend, args, postgres_url)
+    return 0

@@ -25,13 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import bulk
 from bench.common import (
-    backends,
     base_parser,
     clone_database,
     fresh_database,
-    machine_line,
     median,
-    postgres_server_url,
+    run_each_backend,
 )
 from pathway.db import make_sessionmaker, read_only
 from pathway.kpis import compute_kpis, monthly_kpis
@@ -110,14 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.runs = "2000,10000", 1
     args.sizes = [int(s) for s in str(args.sizes).split(",")]
-    postgres_url = postgres_server_url(args.postgres_url)
-    print(machine_line())
-    print(f"workload 6: KPIs over the whole cohort at "
-          f"{', '.join(f'{s:,}' for s in args.sizes)} episodes; {args.runs} run(s)")
-    for backend in backends(args):
-        print(f"[{backend}]")
-        run_backend(backend, args, postgres_url)
-    return 0
+    headline = (f"workload 6: KPIs over the whole cohort at "
+                f"{', '.join(f'{s:,}' for s in args.sizes)} episodes; {args.runs} run(s)")
+    return run_each_backend(args, headline, run_backend)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,9 @@ from bench import bulk
 from bench.api import free_port
 from bench.common import (
     BenchDatabase,
-    backends,
     base_parser,
     fresh_database,
-    machine_line,
-    postgres_server_url,
+    run_each_backend,
 )
 from bench.scan import mark_due
 from pathway import access
@@ -159,14 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.due, args.seconds = "2000,20000", 1_000, 10.0
     args.sizes = [int(s) for s in str(args.sizes).split(",")]
-    postgres_url = postgres_server_url(args.postgres_url)
-    print(machine_line())
-    print(f"workload 5: resident memory after {args.seconds:.0f} s of work at "
-          f"{', '.join(f'{s:,}' for s in args.sizes)} episodes")
-    for backend in backends(args):
-        print(f"[{backend}]")
-        run_backend(backend, args, postgres_url)
-    return 0
+    headline = (f"workload 5: resident memory after {args.seconds:.0f} s of work at "
+                f"{', '.join(f'{s:,}' for s in args.sizes)} episodes")
+    return run_each_backend(args, headline, run_backend)
 
 
 if __name__ == "__main__":

@@ -36,15 +36,13 @@ from bench import bulk
 from bench.bare_scan import bare_scan
 from bench.common import (
     BenchDatabase,
-    backends,
     base_parser,
     clone_database,
     fresh_database,
-    machine_line,
     median,
     ms,
     percentile,
-    postgres_server_url,
+    run_each_backend,
 )
 from pathway.db import transaction
 from pathway.reminders import raise_due_reminders
@@ -260,14 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.due, args.runs, args.idle_runs = "2000,20000", 5_000, 1, 20
     args.sizes = [int(s) for s in str(args.sizes).split(",")]
-    postgres_url = postgres_server_url(args.postgres_url)
-    print(machine_line())
-    print(f"workload 1: idle scan at {', '.join(f'{s:,}' for s in args.sizes)} episodes; "
-          f"a scan raising {args.due:,} reminders; {args.runs} run(s)")
-    for backend in backends(args):
-        print(f"[{backend}]")
-        run_backend(backend, args, postgres_url)
-    return 0
+    headline = (f"workload 1: idle scan at {', '.join(f'{s:,}' for s in args.sizes)} episodes; "
+                f"a scan raising {args.due:,} reminders; {args.runs} run(s)")
+    return run_each_backend(args, headline, run_backend)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bench import bulk
 from bench.common import (
-    backends,
     base_parser,
     fresh_database,
-    machine_line,
     median,
     ms,
     percentile,
-    postgres_server_url,
+    run_each_backend,
 )
 from pathway import access
 from pathway.db import transaction
@@ -122,14 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.episodes, args.requests = 10_000, 20
-    postgres_url = postgres_server_url(args.postgres_url)
-    print(machine_line())
-    print(f"workload 4: worklist pages at {args.episodes:,} episodes, {args.requests} requests "
-          "each, server time in-process")
-    for backend in backends(args):
-        print(f"[{backend}]")
-        run_backend(backend, args, postgres_url)
-    return 0
+    headline = (f"workload 4: worklist pages at {args.episodes:,} episodes, "
+                f"{args.requests} requests each, server time in-process")
+    return run_each_backend(args, headline, run_backend)
 
 
 if __name__ == "__main__":
