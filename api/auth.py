@@ -11,7 +11,7 @@ something gets 403. The actor recorded in the event log and reminder history is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -59,10 +59,11 @@ def authenticate(
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-def require(action: Action) -> Callable[[Caller], Caller]:
-    """A dependency admitting only callers whose role `may` do `action`."""
+def require(action: Action) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency admitting only callers whose role `may` do `action` (a coroutine: no
+    blocking work, so FastAPI runs it on the event loop instead of a worker thread)."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if not may(caller.role, action):
             what = action.value.replace("_", " ")
             raise ApiProblem(403, "forbidden",

@@ -18,6 +18,7 @@ from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from api.auth import CallerDep
@@ -97,7 +98,7 @@ async def request_body(request: Request) -> bytes:
     return await request.body()
 
 
-def idempotency(
+async def idempotency(
     request: Request,
     unit: UnitDep,
     caller: CallerDep,
@@ -107,15 +108,23 @@ def idempotency(
         description="Makes the POST safe to retry: the same key and body replay the first "
                     "response; the same key with another body gets 422.")] = None,
 ) -> Idempotency:
-    """Replay a repeated request, refuse a reused key, or reserve the key for this one."""
+    """Replay a repeated request, refuse a reused key, or reserve the key for this one.
+    Without a key there is nothing to look up, so this runs on the event loop; with one, the
+    database work goes to a worker thread."""
     if key is None:
         return Idempotency(unit)
-    method, path, fingerprint = request.method, request.url.path, body_fingerprint(body)
+    return await run_in_threadpool(
+        _reserve, unit, caller.actor, key, request.method, request.url.path,
+        body_fingerprint(body))
+
+
+def _reserve(unit: Unit, actor: str, key: str, method: str, path: str,
+             fingerprint: str) -> Idempotency:
     session = unit.session
-    found = session.get(IdempotencyRecord, (caller.actor, key))
+    found = session.get(IdempotencyRecord, (actor, key))
     if found is not None:
         _check(found, method, path, fingerprint)
-    record = IdempotencyRecord(actor=caller.actor, key=key, method=method, path=path,
+    record = IdempotencyRecord(actor=actor, key=key, method=method, path=path,
                                body_hash=fingerprint, status_code=0, response_headers={},
                                response_body="", created_at=unit.now)
     session.add(record)
@@ -124,7 +133,7 @@ def idempotency(
     except IntegrityError:
         # A concurrent request with this key committed first: answer as a retry of it.
         session.rollback()
-        found = session.get(IdempotencyRecord, (caller.actor, key))
+        found = session.get(IdempotencyRecord, (actor, key))
         if found is not None:
             _check(found, method, path, fingerprint)
         raise ApiProblem(409, "idempotency-in-progress",

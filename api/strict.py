@@ -19,8 +19,9 @@ def _declared(dependant: Any) -> set[str]:
     return names
 
 
-def reject_unknown_query(request: Request) -> None:
-    """A route dependency: every query parameter must be one the route declares."""
+async def reject_unknown_query(request: Request) -> None:
+    """A route dependency: every query parameter must be one the route declares (a coroutine:
+    no blocking work, so it runs on the event loop, not in a worker thread)."""
     known = _declared(getattr(request.scope.get("route"), "dependant", None))
     for name in request.query_params:
         if name not in known:

@@ -4,20 +4,28 @@ The edge owns the transaction: the dependency opens a session from the runtime, 
 the route returns (before the response is sent, so a failed commit is an error response, never
 a false success) and rolls back on any error. GET requests only read, so their transaction is
 marked read-only (on SQLite it then neither takes nor waits for the write lock).
+
+The dependency runs on the event loop: making a session does not connect, so only the end of
+the transaction (commit or rollback, then close: blocking database work) goes to a worker
+thread, in one hop, shielded from cancellation so a client that hangs up cannot leave a
+connection (or SQLite's write turn) held. Each hop to a thread costs more than the dependency's
+own work (BENCHMARKS.md, workload 3).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from pathway.db import read_only
+from pathway.db import reader_bind
 from pathway.runtime import Runtime
 
 READS = frozenset({"GET", "HEAD"})
@@ -39,21 +47,33 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def unit_of_work(request: Request) -> Iterator[Unit]:
-    """Open a transaction for the request; commit on success, roll back on error."""
-    runtime = runtime_of(request)
-    session = runtime.sessions()
-    if request.method in READS:
-        read_only(session)  # on SQLite, a reader never takes or waits for the write lock
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back), then close: the blocking end of a request's transaction."""
     try:
-        yield Unit(session=session, now=runtime.now(), zone=runtime.settings.zone,
-                   runtime=runtime)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
+    """Open a transaction for the request; commit on success, roll back on error."""
+    runtime = runtime_of(request)
+    if request.method in READS:  # on SQLite, a reader never takes or waits for the write lock
+        session = runtime.sessions(bind=reader_bind(runtime.engine))
+    else:
+        session = runtime.sessions()
+    unit = Unit(session=session, now=runtime.now(), zone=runtime.settings.zone, runtime=runtime)
+    try:
+        yield unit
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_end, session, commit=True)
 
 
 UnitDep = Annotated[Unit, Depends(unit_of_work, scope="function")]

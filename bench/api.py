@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -116,6 +117,11 @@ class Server:
             raise OSError(f"status {status}")
         return int(json.loads(body)["statements"])
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far, from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -150,6 +156,8 @@ class Load:
     wall: float
     latencies: list[float]
     failures: int
+    #: The server's own CPU seconds over the run (steadier than wall time on a shared box).
+    server_cpu: float = 0.0
 
 
 async def _client(port: int, key: str, episodes: list[int], latencies: list[float],
@@ -218,7 +226,10 @@ def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None
                 server = Server(mode, database.url)
                 try:
                     before = server.statements()
-                    loads[mode].append(drive(server.port, key, next(slices), args.clients))
+                    cpu = server.cpu_seconds()
+                    load = drive(server.port, key, next(slices), args.clients)
+                    load.server_cpu = server.cpu_seconds() - cpu
+                    loads[mode].append(load)
                     statements[mode] = (server.statements() - before) / (per_run * len(STEPS))
                 finally:
                     server.stop()
@@ -237,7 +248,11 @@ def report(loads: dict[str, list[Load]], statements: dict[str, float], requests:
               f"p95 {ms(percentile(lat, 95))} ms  p99 {ms(percentile(lat, 99))} ms   "
               f"{statements[mode]:.1f} statements/request   failures {failures}   runs: "
               f"{', '.join(f'{requests / load.wall:,.0f}' for load in runs)}")
+    cpu = {mode: median([load.server_cpu / requests for load in runs])
+           for mode, runs in loads.items()}
     overhead = rates["bare"] / rates["pathway"] - 1
+    print(f"  server CPU per event: bare {ms(cpu['bare'])} ms, pathway {ms(cpu['pathway'])} ms "
+          f"({cpu['pathway'] / cpu['bare'] - 1:+.0%})")
     print(f"  pathway code costs {overhead:+.0%} on top of the bare route "
           f"(time per event, {clients} clients)")
 

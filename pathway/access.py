@@ -12,8 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from pathway import direct
 from pathway.errors import Duplicate, InvalidData, NotFound
 from pathway.models import ApiKey, User
+from pathway.rows import cast_table
 from pathway.vocabulary import Role
 
 _hasher = PasswordHasher()
@@ -84,13 +86,15 @@ def create_api_key(
     return key, raw
 
 
-_LIVE_KEY = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"),
-                                ApiKey.revoked_at.is_(None))  # built once: every API request
+_LIVE_KEY = select(*cast_table(ApiKey).columns).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
 
 
 def find_api_key(session: Session, raw: str) -> ApiKey | None:
-    """The live key matching a presented secret, or None."""
-    return session.scalar(_LIVE_KEY, {"key_hash": hash_key(raw)})
+    """The live key matching a presented secret, or None (every API request asks: read on
+    the driver's cursor, `pathway.direct`)."""
+    found = direct.load(session, ApiKey, _LIVE_KEY, {"key_hash": hash_key(raw)})
+    return found[0] if found else None
 
 
 def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:

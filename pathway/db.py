@@ -123,6 +123,18 @@ def read_only(session: Session) -> Session:
     return session
 
 
+_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def reader_bind(engine: Engine) -> Engine:
+    """`engine` with the reader's mark (see `read_only`), sharing its pool: bind a session to
+    it to make a reader without connecting yet (so it can be made on an event loop)."""
+    found = _readers.get(engine)
+    if found is None:
+        found = _readers[engine] = engine.execution_options(**READ_ONLY)
+    return found
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas or pool settings each database needs."""
     # Errors must not carry bound values (MRNs, names) into logs.

@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -188,10 +189,29 @@ def load(session: Session, cls: type[B], statement: ClauseElement,
         obj.__dict__.update(zip(loader.keys, (
             value if proc is None or value is None else proc(value)
             for proc, value in zip(loader.processors, row, strict=True)), strict=True))
-        make_transient_to_detached(obj)
-        session.add(obj)
+        attach(session, obj)
         found.append(obj)
     return found
+
+
+def attach(session: Session, obj: Base) -> None:
+    """Make `obj`, a new object holding every column of its row (an `id` among them), one of
+    the session's persistent, unchanged objects: what the ORM's loader does with a row it has
+    just read (`sqlalchemy.orm.loading`: identity key, session, identity map; no attribute
+    history), without `make_transient_to_detached` and `Session.add` (their cascade walk and
+    events cost more than the statement that read or wrote the row). Relationships not set
+    load on first use, as for a queried object."""
+    cls = type(obj)
+    state = instance_state(obj)
+    if state.key is not None or state.session_id is not None:
+        raise ValueError(f"{cls.__name__} {obj.__dict__.get('id')}: not a new object")
+    key = (cls.__mapper__._identity_class, (obj.__dict__["id"],), None)
+    if key in session.identity_map:
+        raise ValueError(f"{cls.__name__} {key[1][0]}: the session already holds this row")
+    state.key = key
+    state.identity_token = None
+    state.session_id = session.hash_key
+    session.identity_map._add_unpresent(state, key)
 
 
 def _wrapped(connection: Connection, sql: str, parameters: Any, error: Any,

@@ -4,9 +4,9 @@ A transition writes a handful of rows whose shape is known in advance. Through t
 work each flush costs more than the statements it emits (about a millisecond on a small
 server, see BENCHMARKS.md), so the use cases write with Core statements built once per table
 and then make the session's objects look freshly loaded: an inserted object joins the session
-as persistent and clean (`make_transient_to_detached`, the documented way to do it without
-SQL), an updated one gets its new values as committed values (`set_committed_value`). The
-session stays coherent, and has nothing left to flush for these rows.
+as persistent and clean (`direct.attach`, as the ORM's loader does with a row it read), an
+updated one gets its new values as committed values (`set_committed_value`). The session stays
+coherent, and has nothing left to flush for these rows.
 
 The one rule that keeps this right: on these paths, never assign to an attribute of a
 persistent object; call `update` (or `claim_version` for an episode) instead.
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy import update as sql_update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert, Update
 
@@ -105,8 +105,7 @@ def insert_all(session: Session, objects: Sequence[B]) -> Sequence[B]:
         for key, value in defaults.items():
             state.setdefault(key, value)
         state["id"] = row_id
-        make_transient_to_detached(obj)
-        session.add(obj)
+        direct.attach(session, obj)
     return objects
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from pathway import direct, rows
@@ -17,6 +17,7 @@ from tests.support.databases import TestDatabase
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
 ROW_OF_PATIENT = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
+ROW_OF_EPISODE = select(*Episode.__table__.columns).where(Episode.id == bindparam("id"))
 ROWS_OF_EPISODE = select(*Milestone.__table__.columns).where(
     Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
 
@@ -127,3 +128,40 @@ def test_statements_needing_rendering_at_run_time_are_refused(db: TestDatabase) 
     query = select(Patient.id).where(Patient.id.in_(bindparam("ids", expanding=True)))
     with db.sessions() as session, pytest.raises(TypeError, match="plain bound parameters"):
         direct.scalar(session, query, {"ids": [1, 2]})
+
+
+def test_loaded_and_inserted_objects_are_persistent_clean_and_lazy_load(db: TestDatabase) -> None:
+    """`direct.attach` makes rows the session's objects as the ORM's loader would: persistent,
+    nothing to flush, found by `Session.get` without SQL, relationships loading on first use,
+    and changes made through the ORM afterwards still flushed."""
+    episode_id = add_episode(db)
+    statements: list[str] = []
+    with transaction(db.sessions) as session:
+        (milestone, _) = direct.load(session, Milestone, ROWS_OF_EPISODE,
+                                     {"episode_id": episode_id})
+        state = inspect(milestone)
+        assert state.persistent and not state.modified and not session.dirty
+        assert not session.new
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda *args: statements.append(args[2]))
+        assert session.get(Milestone, milestone.id) is milestone and statements == []
+        (episode,) = direct.load(session, Episode, ROW_OF_EPISODE, {"id": episode_id})
+        assert len(statements) == 1 and "patient" not in episode.__dict__
+        assert episode.patient.mrn == "MRN-1"  # a relationship: one SELECT on first use
+        assert len(statements) == 2
+        milestone.status = "met"  # an ORM change is tracked and flushed as usual
+        assert list(session.dirty) == [milestone]
+    with db.sessions() as session:
+        assert session.get(Milestone, milestone.id).status == "met"  # type: ignore[union-attr]
+
+
+def test_attach_refuses_an_object_the_session_already_holds(db: TestDatabase) -> None:
+    episode_id = add_episode(db)
+    with db.sessions() as session:
+        (milestone, _) = direct.load(session, Milestone, ROWS_OF_EPISODE,
+                                     {"episode_id": episode_id})
+        with pytest.raises(ValueError, match="not a new object"):
+            direct.attach(session, milestone)
+        twin = rows.build(Milestone, **columns(milestone))
+        with pytest.raises(ValueError, match="already holds"):
+            direct.attach(session, twin)
