@@ -15,15 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.problems import ApiProblem
 from api.units import UnitDep
 from pathway.access import find_api_key
 from pathway.permissions import Action, may, roles_allowed
 
-bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pw_...`")
+#: The OpenAPI security scheme every authenticated route names (`api.openapi` adds it).
+SECURITY_SCHEME = {"HTTPBearer": {"type": "http", "scheme": "bearer",
+                                  "description": "An API key: `Authorization: Bearer pw_...`"}}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pathway"'}
 
 
@@ -41,15 +43,21 @@ class Caller:
         return f"key:{self.name}"
 
 
-def authenticate(
-    unit: UnitDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case), else
+    None: what FastAPI's `HTTPBearer(auto_error=False)` gives, read here instead of as one
+    more dependency (each costs the request more than this does; BENCHMARKS.md, workload 3)."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token if token and scheme.lower() == "bearer" else None
+
+
+def authenticate(request: Request, unit: UnitDep) -> Caller:
     """The caller behind the bearer token, or 401."""
-    if credentials is None or not credentials.credentials:
+    token = bearer_token(request)
+    if token is None:
         raise ApiProblem(401, "unauthenticated", "send an API key as `Authorization: Bearer`",
                          headers=CHALLENGE)
-    key = find_api_key(unit.session, credentials.credentials)
+    key = find_api_key(unit.session, token)
     if key is None:
         raise ApiProblem(401, "unauthenticated", "unknown or revoked API key",
                          headers=CHALLENGE)

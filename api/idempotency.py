@@ -93,16 +93,10 @@ def on_replay(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
-async def request_body(request: Request) -> bytes:
-    """The raw body (already read and size-checked by the body guard)."""
-    return await request.body()
-
-
 async def idempotency(
     request: Request,
     unit: UnitDep,
     caller: CallerDep,
-    body: Annotated[bytes, Depends(request_body)],
     key: Annotated[str | None, Header(
         alias=HEADER, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
         description="Makes the POST safe to retry: the same key and body replay the first "
@@ -113,6 +107,7 @@ async def idempotency(
     database work goes to a worker thread."""
     if key is None:
         return Idempotency(unit)
+    body = await request.body()  # already read and size-checked by the body guard
     return await run_in_threadpool(
         _reserve, unit, caller.actor, key, request.method, request.url.path,
         body_fingerprint(body))

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.auth import SECURITY_SCHEME
 from api.problems import PROBLEM_JSON, Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -64,6 +65,7 @@ def install_openapi(app: FastAPI) -> None:
         document = get_openapi(title=app.title, version=app.version,
                                description=app.description, routes=app.routes)
         components = document.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
         schemas = components.setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
