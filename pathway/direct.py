@@ -31,7 +31,6 @@ from sqlalchemy import Connection, Table, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -178,9 +177,10 @@ def load(session: Session, cls: type[B], statement: ClauseElement,
     loader = _loader(cls, session.get_bind().dialect)
     held = session.identity_map
     manager = cls.__mapper__.class_manager
+    identity_class = cls.__mapper__._identity_class
     found: list[B] = []
     for row in fetched:
-        known = held.get(identity_key(cls, row[0]))
+        known = held.get((identity_class, (row[0],), None))  # as `identity_key(cls, id)`
         if known is not None:
             assert isinstance(known, cls)
             found.append(known)

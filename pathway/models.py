@@ -24,7 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -345,3 +345,9 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, Any]]
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+
+
+# Set the mappers up now, not at the first ORM query: `pathway.direct` and `pathway.rows` make
+# objects without one, and an unconfigured class has no attribute machinery yet (a fresh API
+# process whose first request read its API key on the cursor failed on `key.name`).
+configure_mappers()

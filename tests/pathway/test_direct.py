@@ -4,6 +4,9 @@ would, fail as SQLAlchemy would, and stay visible to statement listeners."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +168,25 @@ def test_attach_refuses_an_object_the_session_already_holds(db: TestDatabase) ->
         twin = rows.build(Milestone, **columns(milestone))
         with pytest.raises(ValueError, match="already holds"):
             direct.attach(session, twin)
+
+
+def test_a_fresh_process_can_load_before_any_orm_query(tmp_path: Path) -> None:
+    """The first thing a new API process does is read an API key on the cursor: the mappers
+    must be set up by then, without an ORM query having done it."""
+    script = (
+        "import datetime as dt\n"
+        "from sqlalchemy import select\n"
+        "from pathway import direct, rows\n"
+        "from pathway.db import make_engine, make_sessionmaker, transaction\n"
+        "from pathway.models import ApiKey, Base\n"
+        f"engine = make_engine('sqlite:///{tmp_path / 'fresh.db'}')\n"
+        "Base.metadata.create_all(engine)\n"
+        "with transaction(make_sessionmaker(engine)) as session:\n"
+        "    rows.insert_one(session, rows.build(ApiKey, name='k', key_hash='h', prefix='p',\n"
+        "                    role='admin', created_at=dt.datetime.now(dt.UTC)))\n"
+        "    (key,) = direct.load(session, ApiKey, select(*ApiKey.__table__.columns), {})\n"
+        "    print(key.name, key.role)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["k", "admin"]
