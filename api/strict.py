@@ -1,13 +1,20 @@
 """Unknown query parameters are refused (422 naming the parameter), not silently ignored.
 
 A typo such as `?stat=assessed` would otherwise return every episode as if it had matched.
+
+The check is made by the route itself (`StrictRoute`, the API routers' `route_class`) before
+its dependencies are solved, against the names the route declares, collected once when the
+route is built: as a router dependency it cost every request a dependency solve and a walk of
+the route's dependency tree (BENCHMARKS.md, workload 3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
 from pathway.errors import InvalidData
 
@@ -19,14 +26,22 @@ def _declared(dependant: Any) -> set[str]:
     return names
 
 
-async def reject_unknown_query(request: Request) -> None:
-    """A route dependency: every query parameter must be one the route declares (a coroutine:
-    no blocking work, so it runs on the event loop, not in a worker thread)."""
-    known = _declared(getattr(request.scope.get("route"), "dependant", None))
+def reject_unknown_query(request: Request, known: frozenset[str]) -> None:
+    """Every query parameter must be one of `known`; else InvalidData naming it."""
     for name in request.query_params:
         if name not in known:
             raise InvalidData(name or "query", "unknown query parameter")
 
 
-#: `dependencies=` for the API's routers.
-STRICT = [Depends(reject_unknown_query)]
+class StrictRoute(APIRoute):
+    """An API route that refuses query parameters it does not declare."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        known = frozenset(_declared(self.dependant))
+
+        async def strict(request: Request) -> Response:
+            reject_unknown_query(request, known)
+            return await handler(request)
+
+        return strict

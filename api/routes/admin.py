@@ -19,12 +19,12 @@ from api.schemas import (
     WebhookList,
     WebhookOut,
 )
-from api.strict import STRICT
+from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway import deliveries, webhooks
 from pathway.permissions import Action
 
-router = APIRouter(prefix="/v1", tags=["administration"], dependencies=STRICT)
+router = APIRouter(prefix="/v1", tags=["administration"], route_class=StrictRoute)
 log = logging.getLogger("pathway.api")
 Admin = Annotated[Caller, Depends(require(Action.MANAGE_WEBHOOKS))]
 Outbox = Annotated[Caller, Depends(require(Action.RETRY_DELIVERY))]

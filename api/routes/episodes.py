@@ -25,7 +25,7 @@ from api.schemas import (
     Name,
     SeqNo,
 )
-from api.strict import STRICT
+from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, open_episode
@@ -35,7 +35,7 @@ from pathway.permissions import Action
 from pathway.queries import Cursor, EpisodeFilter, list_episodes
 from pathway.vocabulary import CareState
 
-router = APIRouter(prefix="/v1", tags=["episodes"], dependencies=STRICT)
+router = APIRouter(prefix="/v1", tags=["episodes"], route_class=StrictRoute)
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(Action.READ))]

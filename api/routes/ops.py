@@ -10,11 +10,11 @@ from sqlalchemy import text
 from api.auth import Caller, require
 from api.metrics import CONTENT_TYPE, MetricsResponse, RequestCounter, render
 from api.schemas import Status
-from api.strict import STRICT
+from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.permissions import Action
 
-router = APIRouter(tags=["operations"], dependencies=STRICT)
+router = APIRouter(tags=["operations"], route_class=StrictRoute)
 Anyone = Annotated[Caller, Depends(require(Action.READ))]
 
 

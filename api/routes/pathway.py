@@ -23,7 +23,7 @@ from api.schemas import (
     VersionList,
     VersionOut,
 )
-from api.strict import STRICT
+from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.clock import local_day
 from pathway.definition import PathwayDefinition
@@ -36,7 +36,7 @@ from pathway.permissions import Action
 from pathway.versions import current_version, list_versions, load_definition
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 
-router = APIRouter(prefix="/v1", tags=["pathway"], dependencies=STRICT)
+router = APIRouter(prefix="/v1", tags=["pathway"], route_class=StrictRoute)
 Reader = Annotated[Caller, Depends(require(Action.READ))]
 KpiReader = Annotated[Caller, Depends(require(Action.READ_KPIS))]
 DEFAULT_RANGE_DAYS = 365

@@ -22,7 +22,7 @@ from api.schemas import (
     ReminderPage,
     SnoozeIn,
 )
-from api.strict import STRICT
+from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway import reminder_actions
 from pathway.errors import InvalidData
@@ -30,7 +30,7 @@ from pathway.permissions import Action
 from pathway.reminder_actions import ReminderCursor, ReminderFilter
 from pathway.vocabulary import Priority, ReminderKind, ReminderStatus
 
-router = APIRouter(prefix="/v1/reminders", tags=["reminders"], dependencies=STRICT)
+router = APIRouter(prefix="/v1/reminders", tags=["reminders"], route_class=StrictRoute)
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(Action.READ_REMINDERS))]
