@@ -19,6 +19,6 @@ lint:
 
 BENCH_ARGS ?=
 bench:          ## every benchmark of BENCHMARKS.md on SQLite and PostgreSQL (long; BENCH_ARGS=--quick)
-	@url=$$(scripts/postgres.sh start) && for b in transitions scan api worklist kpis memory; do \
+	@url=$$(scripts/postgres.sh start) && for b in transitions storage scan api worklist kpis memory; do \
 	  PYTHONPATH=. PATHWAY_BENCH_POSTGRES_URL=$$url $(PY) -m bench.$$b $(BENCH_ARGS) || exit 1; \
 	done

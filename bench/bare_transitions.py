@@ -14,12 +14,16 @@ reminders; open the next milestone; update the episode's next-overdue columns.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import time
 from pathlib import Path
 
-TS = "2026-03-02 09:00:00.000000"
+from pathway.models import to_epoch_micros
+
+#: 2026-03-02 09:00 UTC as the product stores a timestamp on SQLite (`pathway.models`).
+TS = to_epoch_micros(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
 DAY = "2026-03-02"
 INTAKE = json.dumps({"levels": ["L1"], "identified_on": DAY, "cause": "osteoporotic",
                      "neuro_exam": "intact", "red_flags": [], "pain_score": 5,

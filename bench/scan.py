@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from bench import bulk
 from bench.bare_scan import bare_scan
@@ -45,6 +45,7 @@ from bench.common import (
     run_each_backend,
 )
 from pathway.db import transaction
+from pathway.models import Milestone
 from pathway.reminders import raise_due_reminders
 from pathway.runtime import Runtime
 from pathway.settings import Settings
@@ -94,13 +95,13 @@ def mark_due(engine: Engine, runs: int, per_run: int, at: dt.datetime = T0) -> N
             raise SystemExit(f"only {len(ids):,} open milestones; need {runs * per_run:,}")
         for run in range(runs):
             chunk = ids[run * per_run:(run + 1) * per_run]
-            due_at = (scan_time(run, at) - dt.timedelta(minutes=5)).astimezone(dt.UTC)
-            due_at = due_at.replace(tzinfo=None)
+            due_at = scan_time(run, at) - dt.timedelta(minutes=5)
             for first in range(0, len(chunk), 10_000):
                 part = chunk[first:first + 10_000]
-                conn.execute(
+                conn.execute(  # the column's own type stores the time as the product does
                     text("UPDATE milestones SET next_alert_at = :at WHERE id BETWEEN :lo AND :hi"
-                         " AND next_alert_at IS NOT NULL"),
+                         " AND next_alert_at IS NOT NULL").bindparams(
+                        bindparam("at", type_=Milestone.__table__.c.next_alert_at.type)),
                     {"at": due_at, "lo": part[0], "hi": part[-1]})
 
 

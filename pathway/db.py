@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -15,6 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 def is_sqlite(url: str) -> bool:
     """Whether a database URL points at SQLite."""
     return url.startswith("sqlite")
+
+
+def _refuse_untyped_instant(value: dt.datetime) -> Any:
+    raise TypeError(
+        "a datetime reached SQLite without its column's type: bind it with the column's type "
+        "(e.g. `literal(value, Column.type)`) so it is stored as the column stores instants")
+
+
+# SQLite keeps instants as integers (`pathway.models.UTCDateTime`). A datetime bound without a
+# column type would reach the driver, whose default adapter writes text, and text compares
+# above every integer: rows would silently drop out of (or into) a query. Refuse it instead.
+sqlite3.register_adapter(dt.datetime, _refuse_untyped_instant)
 
 
 #: How long a SQLite writer waits for the write lock before "database is locked".

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     Row,
     Select,
     SQLColumnExpression,
@@ -49,6 +50,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -221,8 +223,11 @@ class _Cohort:
         return later - earlier
 
     def utc_day(self, instant: SQLColumnExpression[Any]) -> SQLColumnExpression[Any]:
-        """The UTC calendar day of a stored (naive UTC) timestamp."""
-        return func.date(instant) if self.sqlite else cast(instant, Date)
+        """The UTC calendar day of a stored timestamp (SQLite: integer microseconds since
+        1970, `pathway.models.SQLiteInstant`; PostgreSQL: naive UTC)."""
+        if self.sqlite:
+            return func.date(type_coerce(instant, Integer) // 1_000_000, "unixepoch")
+        return cast(instant, Date)
 
     def month(self) -> list[ColumnElement[Any]]:
         """Year and month of day 0, when the tallies are split by month."""

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from pathway.models import Episode, Patient, Reminder
@@ -102,8 +102,10 @@ def list_episodes(
     if after is None or not after.no_overdue:
         dated = base.where(Episode.next_overdue_at.is_not(None))
         if after is not None:
-            dated = dated.where(tuple_(Episode.next_overdue_at, Episode.id)
-                                > tuple_(after.overdue_at, after.episode_id))
+            # The cursor's time bound with the column's own type (on SQLite, integer
+            # microseconds): a tuple's values are not typed from the other side.
+            dated = dated.where(tuple_(Episode.next_overdue_at, Episode.id) > tuple_(
+                literal(after.overdue_at, Episode.next_overdue_at.type), after.episode_id))
         rows = _page(session, dated.order_by(Episode.next_overdue_at, Episode.id), limit + 1)
     if len(rows) <= limit:
         undated = base.where(Episode.next_overdue_at.is_(None))

@@ -1,0 +1,98 @@
+"""Workload 2's storage target, what the remaining steps towards it would give (SQLite).
+
+Builds a database the way workload 2 does (episodes opened and advanced through the use cases,
+grown by copying the same rows), then measures bytes per episode (after VACUUM, with the
+largest tables and their indexes) of copies of it changed step by step, each step on top of
+the previous one: dates as integer day numbers, reminders without the copied rule text, the
+intake JSON reduced to `{}`, two indexes dropped. The copies only estimate what each schema
+change would save; none of them is a supported schema.
+
+    .venv/bin/python -m bench.storage             # 2,000 episodes built, grown to 20,000
+    .venv/bin/python -m bench.storage --quick     # 300 built, grown to 3,000
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+from bench import bulk
+from bench.common import base_parser, fresh_database, machine_line
+from bench.transitions import run_once
+
+#: (label, SQL applied on top of the previous step)
+STEPS: tuple[tuple[str, str], ...] = (
+    ("as the product stores it", ""),
+    ("+ dates as integer day numbers", "DATES"),
+    ("+ reminders without their rule text", "UPDATE reminders SET rule = '';"),
+    ("+ intake JSON as '{}'", "UPDATE episodes SET intake = '{}';"),
+    ("+ without ix_reminders_status_kind, ix_episodes_next_overdue_at",
+     "DROP INDEX ix_reminders_status_kind; DROP INDEX ix_episodes_next_overdue_at;"),
+)
+
+
+def _dates_sql(conn: sqlite3.Connection) -> str:
+    statements = ["DROP TRIGGER IF EXISTS events_no_update;"]
+    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for _cid, name, declared, *_ in conn.execute(f"PRAGMA table_info({table})"):
+            if declared == "DATE":
+                statements.append(f"UPDATE {table} SET {name} = CAST(julianday({name}) - "
+                                  f"2440587.5 AS INTEGER) WHERE typeof({name}) = 'text';")
+    return "\n".join(statements)
+
+
+def bytes_per_episode(path: Path) -> tuple[float, list[tuple[str, float]]]:
+    """Size after VACUUM over the episode count, and the largest tables with their indexes."""
+    conn = sqlite3.connect(path)
+    conn.execute("VACUUM")
+    size = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute(
+        "PRAGMA page_size").fetchone()[0]
+    episodes = conn.execute("SELECT count(*) FROM episodes").fetchone()[0]
+    try:
+        tables = [(str(name), pages / episodes) for name, pages in conn.execute(
+            "SELECT coalesce(m.tbl_name, s.name), sum(s.pgsize) FROM dbstat s "
+            "LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY 1 ORDER BY 2 DESC LIMIT 5")]
+    except sqlite3.OperationalError:  # dbstat is a compile-time option of SQLite
+        tables = []
+    conn.close()
+    return size / episodes, tables
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--built", type=int, default=2000, help="episodes built by use cases")
+    parser.add_argument("--grown", type=int, default=20000, help="episodes after copying")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.built, args.grown = 300, 3000
+    print(machine_line())
+    print(f"storage: {args.built:,} episodes through workload 2's use cases, grown to "
+          f"{args.grown:,}; each step on top of the previous one (SQLite, after VACUUM)")
+    database = fresh_database("sqlite", "storage", None)
+    try:
+        run_once(database, args.built, "S")
+        engine = database.engine()
+        bulk.grow(engine, args.grown, log=lambda line: print(line, file=sys.stderr))
+        engine.dispose()
+        assert database.path is not None
+        copy = database.path.with_name(database.path.stem + "-variant.db")
+        shutil.copy(database.path, copy)
+        for label, sql in STEPS:
+            conn = sqlite3.connect(copy)
+            conn.executescript(_dates_sql(conn) if sql == "DATES" else sql)
+            conn.commit()
+            conn.close()
+            size, tables = bytes_per_episode(copy)
+            print(f"  {label:<66} {size:7,.0f} bytes/episode")
+            print("      " + ", ".join(f"{name} {value:,.0f}" for name, value in tables))
+        copy.unlink()
+    finally:
+        database.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
