@@ -23,7 +23,7 @@ that needs no processing (a count, an id).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from pathway.models import Base
 
 Processor = Callable[[Any], Any] | None
 B = TypeVar("B", bound=Base)
+C = TypeVar("C", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -173,25 +174,36 @@ def load(session: Session, cls: type[B], statement: ClauseElement,
     """Objects of `cls` from a statement that selects every column of its table, in table
     order (`select(*table.columns)`); they join the session as loaded, unless it already
     holds them."""
-    fetched = fetch_all(session, statement, values)
-    loader = _loader(cls, session.get_bind().dialect)
-    held = session.identity_map
-    manager = cls.__mapper__.class_manager
-    identity_class = cls.__mapper__._identity_class
-    found: list[B] = []
-    for row in fetched:
-        known = held.get((identity_class, (row[0],), None))  # as `identity_key(cls, id)`
-        if known is not None:
-            assert isinstance(known, cls)
-            found.append(known)
-            continue
-        obj: B = manager.new_instance()
-        obj.__dict__.update(zip(loader.keys, (
-            value if proc is None or value is None else proc(value)
-            for proc, value in zip(loader.processors, row, strict=True)), strict=True))
-        attach(session, obj)
-        found.append(obj)
-    return found
+    dialect = session.get_bind().dialect
+    return [_object(session, cls, _loader(cls, dialect), row)
+            for row in fetch_all(session, statement, values)]
+
+
+def load_pairs(session: Session, first: type[B], second: type[C], statement: ClauseElement,
+               values: Mapping[str, Any]) -> list[tuple[B, C]]:
+    """As `load`, for a statement that selects every column of `first`'s table and then every
+    column of `second`'s (a join read in one statement instead of two)."""
+    dialect = session.get_bind().dialect
+    left, right = _loader(first, dialect), _loader(second, dialect)
+    split = len(left.keys)
+    return [(_object(session, first, left, row[:split]),
+             _object(session, second, right, row[split:]))
+            for row in fetch_all(session, statement, values)]
+
+
+def _object(session: Session, cls: type[B], loader: _Loader, row: Sequence[Any]) -> B:
+    """The session's object for one row: the one it holds already, else a new one."""
+    known = session.identity_map.get(  # as `identity_key(cls, id)`
+        (cls.__mapper__._identity_class, (row[0],), None))
+    if known is not None:
+        assert isinstance(known, cls)
+        return known
+    obj: B = cls.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(zip(loader.keys, (
+        value if proc is None or value is None else proc(value)
+        for proc, value in zip(loader.processors, row, strict=True)), strict=True))
+    attach(session, obj)
+    return obj
 
 
 def attach(session: Session, obj: Base) -> None:

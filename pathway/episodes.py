@@ -36,7 +36,9 @@ _FACTS = frozenset(f.value for f in Fact)
 # Statements built once: building a SELECT costs more than running it on a primary key.
 _ROW_BY_ID = select(*Episode.__table__.columns).where(Episode.id == bindparam("id"))
 _PATIENT_BY_MRN = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
-_PATIENT_BY_ID = select(*Patient.__table__.columns).where(Patient.id == bindparam("id"))
+_ROW_WITH_PATIENT = (select(*Episode.__table__.columns, *Patient.__table__.columns)
+                     .join_from(Episode, Patient, Episode.patient_id == Patient.id)
+                     .where(Episode.id == bindparam("id")))
 
 
 def care_track(episode: Episode) -> CareTrack:
@@ -63,12 +65,15 @@ def get_episode(session: Session, episode_id: int, *, with_patient: bool = True)
     # Already loaded in this session: no SQL (as Session.get). Otherwise its row (and its
     # patient's) read on the driver's cursor (`pathway.direct`).
     found = session.identity_map.get(identity_key(Episode, episode_id))
-    if found is None:
+    if found is None and with_patient:  # one statement for both, as the ORM's joined load
+        pairs = direct.load_pairs(session, Episode, Patient, _ROW_WITH_PATIENT,
+                                  {"id": episode_id})
+        if pairs:
+            found, patient = pairs[0]
+            if "patient" not in found.__dict__:
+                set_committed_value(found, "patient", patient)
+    elif found is None:
         found = next(iter(direct.load(session, Episode, _ROW_BY_ID, {"id": episode_id})), None)
-        if found is not None and with_patient and "patient" not in found.__dict__:
-            patient = session.identity_map.get(identity_key(Patient, found.patient_id)) or next(
-                iter(direct.load(session, Patient, _PATIENT_BY_ID, {"id": found.patient_id})))
-            set_committed_value(found, "patient", patient)
     if found is None:
         raise NotFound("episode", episode_id)
     assert isinstance(found, Episode)

@@ -15,12 +15,15 @@ from sqlalchemy.exc import IntegrityError
 
 from pathway import direct, rows
 from pathway.db import transaction
+from pathway.episodes import get_episode
 from pathway.models import Episode, Milestone, Patient
 from tests.support.databases import TestDatabase
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
 ROW_OF_PATIENT = select(*Patient.__table__.columns).where(Patient.mrn == bindparam("mrn"))
 ROW_OF_EPISODE = select(*Episode.__table__.columns).where(Episode.id == bindparam("id"))
+ROW_WITH_PATIENT = (select(*Episode.__table__.columns, *Patient.__table__.columns)
+                    .join_from(Episode, Patient).where(Episode.id == bindparam("id")))
 ROWS_OF_EPISODE = select(*Milestone.__table__.columns).where(
     Milestone.episode_id == bindparam("episode_id")).order_by(Milestone.id)
 
@@ -190,3 +193,18 @@ def test_a_fresh_process_can_load_before_any_orm_query(tmp_path: Path) -> None:
                           check=False, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["k", "admin"]
+
+
+def test_an_episode_and_its_patient_are_read_in_one_statement(db: TestDatabase) -> None:
+    episode_id = add_episode(db)
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with transaction(db.sessions) as session:
+        episode = get_episode(session, episode_id)
+        assert len([s for s in statements if "SELECT" in s]) == 1
+        assert "patient" in episode.__dict__ and episode.patient.mrn == "MRN-1"
+        assert session.get(Patient, episode.patient_id) is episode.patient
+        assert episode.levels == ["T12", "L1"] and episode.patient.name == "Ann Example"
+        pairs = direct.load_pairs(session, Episode, Patient, ROW_WITH_PATIENT,
+                                  {"id": episode_id})
+        assert pairs == [(episode, episode.patient)]  # the objects the session holds
