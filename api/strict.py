@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from api.units import finishing
 from pathway.errors import InvalidData
 
 
@@ -34,7 +35,11 @@ def reject_unknown_query(request: Request, known: frozenset[str]) -> None:
 
 
 class StrictRoute(APIRoute):
-    """An API route that refuses query parameters it does not declare."""
+    """An API route: it refuses query parameters it does not declare, and a plain endpoint
+    ends its request's unit of work in its own worker thread (`api.units.finishing`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, finishing(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

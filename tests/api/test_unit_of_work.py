@@ -4,15 +4,16 @@ when the request is cancelled (a client hanging up), and a GET's session is a re
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.requests import Request
 
-from api.units import unit_of_work
+from api.units import FINISHED, Unit, finishing, unit_of_work
 from pathway.db import writer_queue
 from pathway.models import Patient
 from pathway.runtime import Runtime
@@ -75,3 +76,43 @@ def test_a_get_reads_without_taking_the_write_turn(db: TestDatabase) -> None:
             await units.__anext__()
 
     anyio.run(scenario)
+
+
+def test_a_plain_endpoint_commits_in_its_own_thread_and_the_dependency_leaves_it(
+        db: TestDatabase) -> None:
+    """`finishing` ends the unit inside the endpoint's call (so no thread hop after it); the
+    dependency's exit then has nothing to do. An endpoint that raises rolls back."""
+
+    def endpoint(unit: Unit, mrn: str, fail: bool = False) -> str:
+        unit.session.add(Patient(mrn=mrn, created_at=unit.now))
+        unit.session.flush()
+        if fail:
+            raise ValueError("refused")
+        return mrn
+
+    wrapped = finishing(endpoint)
+    assert inspect.signature(wrapped) == inspect.signature(endpoint)  # what FastAPI reads
+
+    async def scenario(mrn: str, fail: bool) -> None:
+        units = unit_of_work(request_for(db, "POST"))
+        unit = await units.__anext__()
+        try:
+            wrapped(unit=unit, mrn=mrn, fail=fail)
+        except ValueError as error:
+            assert unit.session.info[FINISHED]
+            with pytest.raises(ValueError):
+                await units.athrow(error)
+            return
+        assert unit.session.info[FINISHED] and unit.session.get_transaction() is None
+        with pytest.raises(StopAsyncIteration):
+            await units.__anext__()
+
+    anyio.run(scenario, "KEPT-1", False)
+    anyio.run(scenario, "DROPPED-1", True)
+    with db.sessions() as session:
+        assert list(session.scalars(select(Patient.mrn))) == ["KEPT-1"]
+
+    async def coroutine(unit: Unit) -> None:
+        return None
+
+    assert finishing(coroutine) is coroutine  # runs on the event loop: left alone
