@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import event
+from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
 from bench.bare_api import create_bare_app
@@ -213,6 +215,24 @@ def prepare(url: str, episodes: int) -> tuple[str, list[int]]:
     return raw, ids
 
 
+def thread_hop_cost(hops: int = 5000) -> tuple[float, float]:
+    """(wall, CPU) seconds of one hop of a no-op to a worker thread and back, as FastAPI makes
+    for every plain `def` dependency and endpoint (`run_in_threadpool`), in this process."""
+
+    def nothing() -> None:
+        return None
+
+    async def hop() -> tuple[float, float]:
+        for _ in range(200):  # the thread pool started
+            await run_in_threadpool(nothing)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(hops):
+            await run_in_threadpool(nothing)
+        return (time.perf_counter() - wall) / hops, (time.process_time() - cpu) / hops
+
+    return anyio.run(hop)
+
+
 def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
     database = fresh_database(backend, "api", postgres_url)
     try:
@@ -255,6 +275,9 @@ def report(loads: dict[str, list[Load]], statements: dict[str, float], requests:
           f"({cpu['pathway'] / cpu['bare'] - 1:+.0%})")
     print(f"  pathway code costs {overhead:+.0%} on top of the bare route "
           f"(time per event, {clients} clients)")
+    wall, cpu = thread_hop_cost()
+    print(f"  one hop to a worker thread and back (no work): {wall * 1e6:.0f} us wall, "
+          f"{cpu * 1e6:.0f} us CPU")
 
 
 def main(argv: list[str] | None = None) -> int:
