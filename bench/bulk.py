@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, Engine, Insert, Table, func, literal, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from bench.common import BenchDatabase, fresh_database
 from pathway.db import make_sessionmaker, transaction
 from pathway.demo import make_demo
 from pathway.models import Base
@@ -59,6 +60,15 @@ def make_template(engine: Engine, episodes: int = TEMPLATE, now: dt.datetime = T
     """Make the template episodes through the use cases, as of `now` (T0 unless given)."""
     with transaction(make_sessionmaker(engine)) as session:
         make_demo(session, episodes=episodes, now=now, zone=ZONE, seed=11)
+
+
+def template_database(backend: str, name: str, postgres_url: str | None) -> BenchDatabase:
+    """A fresh database holding the template, to clone and grow to each size."""
+    database = fresh_database(backend, name, postgres_url)
+    engine = database.engine()
+    make_template(engine)
+    engine.dispose()
+    return database
 
 
 def grow(engine: Engine, episodes: int, *, log: Callable[[str], None] = print) -> None:

@@ -27,7 +27,6 @@ from bench import bulk
 from bench.common import (
     base_parser,
     clone_database,
-    fresh_database,
     median,
     run_each_backend,
 )
@@ -83,10 +82,7 @@ def measure(sessions: sessionmaker[Session], size: int, runs: int) -> None:
 
 def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
     """Build a template once, then grow a copy of it to each size and measure there."""
-    template = fresh_database(backend, "kpis_template", postgres_url)
-    engine = template.engine()
-    bulk.make_template(engine)
-    engine.dispose()
+    template = bulk.template_database(backend, "kpis_template", postgres_url)
     try:
         for size in args.sizes:
             database = clone_database(template, f"kpis{size}")

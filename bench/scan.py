@@ -38,7 +38,6 @@ from bench.common import (
     BenchDatabase,
     base_parser,
     clone_database,
-    fresh_database,
     median,
     ms,
     percentile,
@@ -178,10 +177,7 @@ def report_idle(size: int, scans: list[float], ticks: list[float]) -> None:
 
 def run_backend(backend: str, args: argparse.Namespace, postgres_url: str | None) -> None:
     """Idle ticks at each size, then the due scan on the largest database."""
-    template = fresh_database(backend, "scan_template", postgres_url)
-    engine = template.engine()
-    bulk.make_template(engine)
-    engine.dispose()
+    template = bulk.template_database(backend, "scan_template", postgres_url)
     largest: BenchDatabase | None = None
     try:
         for size in args.sizes:

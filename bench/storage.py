@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from bench import bulk
-from bench.common import base_parser, fresh_database, machine_line
-from bench.transitions import run_once
+from bench.common import BenchDatabase, base_parser, fresh_database, machine_line
+from bench.transitions import run_once, table_sizes
 
 #: (label, SQL applied on top of the previous step)
 STEPS: tuple[tuple[str, str], ...] = (
@@ -51,14 +51,10 @@ def bytes_per_episode(path: Path) -> tuple[float, list[tuple[str, float]]]:
     size = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute(
         "PRAGMA page_size").fetchone()[0]
     episodes = conn.execute("SELECT count(*) FROM episodes").fetchone()[0]
-    try:
-        tables = [(str(name), pages / episodes) for name, pages in conn.execute(
-            "SELECT coalesce(m.tbl_name, s.name), sum(s.pgsize) FROM dbstat s "
-            "LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY 1 ORDER BY 2 DESC LIMIT 5")]
-    except sqlite3.OperationalError:  # dbstat is a compile-time option of SQLite
-        tables = []
     conn.close()
-    return size / episodes, tables
+    sizes = table_sizes(BenchDatabase(url=f"sqlite:///{path}", backend="sqlite", path=path))
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    return size / episodes, [(name, value / episodes) for name, value in largest]
 
 
 def main(argv: list[str] | None = None) -> int:
