@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Reminder
-from tests.builders import open_at, send
+from pathway.models import Reminder, ReminderAction
+from pathway.reminders import raise_due_reminders
+from tests.builders import at, open_at, send
+from tests.support.databases import TestDatabase
 
 
 def _status(session: Session, kind: str) -> str | None:
@@ -42,3 +44,32 @@ def test_repeat_mri_needed_when_imaging_is_old_and_resolved_by_new_imaging(
     assert _status(session, "repeat_mri_needed") == "open"
     send(session, ep, "record_imaging", 93, modality="mri", finding="stable")
     assert _status(session, "repeat_mri_needed") == "resolved"
+
+
+def test_resolving_writes_the_rows_directly_and_keeps_the_session_coherent(
+    session: Session, db: TestDatabase,
+) -> None:
+    """An event that meets a milestone resolves its reminder with statements of its own (not
+    the ORM's flush): the session has nothing left to write, its objects hold what the
+    database holds, and the reminder's history says who resolved it and why."""
+    ep = open_at(session)
+    send(session, ep, "start_conservative_care", 1)
+    raise_due_reminders(session, now=at(28))
+    reminder = session.scalars(select(Reminder).where(Reminder.kind == "reassessment_due")).one()
+    assert reminder.status == "open"
+    flushes: list[object] = []
+    event.listen(session, "before_flush", lambda *args: flushes.append(args))
+    send(session, ep, "record_reassessment", 30, pain_score=4, symptoms="improving")
+    assert flushes == [] and not (session.dirty or session.new)  # the ORM wrote nothing
+    assert (reminder.status, reminder.resolution, reminder.resolved_at) == (
+        "resolved", "milestone_met", at(30))
+    session.commit()
+    with db.sessions() as fresh:
+        stored = fresh.get(Reminder, reminder.id)
+        assert stored is not None
+        assert (stored.status, stored.resolution, stored.resolved_at, stored.escalate_at) == (
+            "resolved", "milestone_met", at(30), None)
+        history = fresh.scalars(select(ReminderAction).where(
+            ReminderAction.reminder_id == reminder.id).order_by(ReminderAction.id)).all()
+        assert [(h.action, h.actor, h.at, h.detail) for h in history][-1] == (
+            "resolved", "test", at(30), {"resolution": "milestone_met"})
