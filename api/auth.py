@@ -11,15 +11,15 @@ something gets 403. The actor recorded in the event log and reminder history is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.security.utils import get_authorization_scheme_param
 
 from api.problems import ApiProblem
-from api.units import UnitDep
+from api.units import Unit, UnitDep
 from pathway.access import find_api_key
 from pathway.permissions import Action, may, roles_allowed
 
@@ -51,7 +51,7 @@ def bearer_token(request: Request) -> str | None:
     return token if token and scheme.lower() == "bearer" else None
 
 
-def authenticate(request: Request, unit: UnitDep) -> Caller:
+def authenticate(request: Request, unit: Unit) -> Caller:
     """The caller behind the bearer token, or 401."""
     token = bearer_token(request)
     if token is None:
@@ -64,14 +64,17 @@ def authenticate(request: Request, unit: UnitDep) -> Caller:
     return Caller(name=key.name, role=key.role)
 
 
-CallerDep = Annotated[Caller, Depends(authenticate)]
+@functools.cache
+def require(action: Action) -> Callable[[Request, Unit], Caller]:
+    """A dependency: the caller behind the bearer token (401), admitted only if its role `may`
+    do `action` (403). One dependency that authenticates and checks, not a check depending
+    on an authentication dependency: FastAPI solves the dependencies of a dependency again
+    wherever it is named, even when its value is cached, and each solve costs a request about
+    as much as a statement (BENCHMARKS.md, workload 3). One function per action, so a route
+    naming it twice (directly and through `api.idempotency.idempotent`) authenticates once."""
 
-
-def require(action: Action) -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency admitting only callers whose role `may` do `action` (a coroutine: no
-    blocking work, so FastAPI runs it on the event loop instead of a worker thread)."""
-
-    async def check(caller: CallerDep) -> Caller:
+    def permitted(request: Request, unit: UnitDep) -> Caller:
+        caller = authenticate(request, unit)
         if not may(caller.role, action):
             what = action.value.replace("_", " ")
             raise ApiProblem(403, "forbidden",
@@ -79,4 +82,5 @@ def require(action: Action) -> Callable[[Caller], Awaitable[Caller]]:
                              f"{', '.join(roles_allowed(action))}")
         return caller
 
-    return check
+    permitted.__name__ = permitted.__qualname__ = f"require_{action.value}"
+    return permitted

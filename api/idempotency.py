@@ -9,8 +9,10 @@ The same key with another body, method or path gets 422.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from api.auth import CallerDep
+from api.auth import Caller, require
 from api.problems import ApiProblem
 from api.units import Unit, UnitDep
 from pathway.errors import InvalidData
 from pathway.models import IdempotencyRecord
+from pathway.permissions import Action
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -55,6 +58,8 @@ class Idempotency:
     """The key of this request (if any) and where its response is remembered."""
 
     unit: Unit
+    #: Who sent the request (authenticated and permitted).
+    caller: Caller
     record: IdempotencyRecord | None = None
 
     def reply(self, content: Any, *, status: int = 200,
@@ -93,29 +98,42 @@ def on_replay(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
-async def idempotency(
-    request: Request,
-    unit: UnitDep,
-    caller: CallerDep,
-    key: Annotated[str | None, Header(
-        alias=HEADER, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
-        description="Makes the POST safe to retry: the same key and body replay the first "
-                    "response; the same key with another body gets 422.")] = None,
-) -> Idempotency:
-    """Replay a repeated request, refuse a reused key, or reserve the key for this one.
-    Without a key there is nothing to look up, so this runs on the event loop; with one, the
-    database work goes to a worker thread."""
-    if key is None:
-        return Idempotency(unit)
-    body = await request.body()  # already read and size-checked by the body guard
-    return await run_in_threadpool(
-        _reserve, unit, caller.actor, key, request.method, request.url.path,
-        body_fingerprint(body))
+#: The `Idempotency-Key` header as every POST documents it.
+KeyHeader = Annotated[str | None, Header(
+    alias=HEADER, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+    description="Makes the POST safe to retry: the same key and body replay the first "
+                "response; the same key with another body gets 422.")]
 
 
-def _reserve(unit: Unit, actor: str, key: str, method: str, path: str,
+@functools.cache
+def idempotent(action: Action) -> Callable[..., Awaitable[Idempotency]]:
+    """The dependency of a POST that `action` permits: its caller (`api.auth.require`: 401,
+    403 first) and its `Idempotency-Key`. The caller comes with it, not as a dependency of
+    the route's own: each dependency a route names costs it a solve (see `require`)."""
+
+    async def idempotency(request: Request, unit: UnitDep, caller: Caller,
+                          key: KeyHeader = None) -> Idempotency:
+        """Replay a repeated request, refuse a reused key, or reserve the key for this one.
+        Without a key there is nothing to look up, so this runs on the event loop; with one,
+        the database work goes to a worker thread."""
+        if key is None:
+            return Idempotency(unit, caller)
+        body = await request.body()  # already read and size-checked by the body guard
+        return await run_in_threadpool(
+            _reserve, unit, caller, key, request.method, request.url.path,
+            body_fingerprint(body))
+
+    # Set here, not written in the signature: annotations are strings in this module, read
+    # by FastAPI in the module's namespace, where `action` is not.
+    idempotency.__annotations__["caller"] = Annotated[Caller, Depends(require(action))]
+    idempotency.__name__ = idempotency.__qualname__ = f"idempotent_{action.value}"
+    return idempotency
+
+
+def _reserve(unit: Unit, caller: Caller, key: str, method: str, path: str,
              fingerprint: str) -> Idempotency:
     session = unit.session
+    actor = caller.actor
     found = session.get(IdempotencyRecord, (actor, key))
     if found is not None:
         _check(found, method, path, fingerprint)
@@ -134,7 +152,6 @@ def _reserve(unit: Unit, actor: str, key: str, method: str, path: str,
         raise ApiProblem(409, "idempotency-in-progress",
                          "a request with this key is still being processed; retry",
                          headers={"Retry-After": "1"}) from None
-    return Idempotency(unit, record)
+    return Idempotency(unit, caller, record)
 
 
-IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

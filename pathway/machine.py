@@ -159,15 +159,19 @@ def _machine_for(track: CareTrack) -> tuple[FractureCareMachine, CareTrack]:
     return machine, model
 
 
+_START_CONSERVATIVE_CARE = TransitionEvent.START_CONSERVATIVE_CARE.value
+_REFER_EARLY_AUGMENTATION = TransitionEvent.REFER_EARLY_AUGMENTATION.value
+
+
 def _refusal_reason(track: CareTrack, event: str) -> str | None:
-    if event == TransitionEvent.START_CONSERVATIVE_CARE.value:
+    if event == _START_CONSERVATIVE_CARE:
         if not track.neuro_intact:
             return "neurological deficit recorded: only surgical referral is allowed"
         if track.instability or track.cord_compression:
             return "instability or cord compression: only surgical referral is allowed"
         if track.red_flags_open:
             return "unresolved red flags: exclude malignancy first"
-    if event == TransitionEvent.REFER_EARLY_AUGMENTATION.value and track.surgical_only:
+    if event == _REFER_EARLY_AUGMENTATION and track.surgical_only:
         return "neurological deficit, instability or cord compression: refer to surgery"
     return None
 
@@ -178,17 +182,25 @@ def _transition_ids(state: str) -> frozenset[str]:
     return frozenset(str(ev) for ev in source.transitions.unique_events)
 
 
+@functools.cache
+def _transitions_from(state: str) -> tuple[str, ...]:
+    ids = _transition_ids(state)
+    return tuple(e.value for e in TransitionEvent if e.value in ids)
+
+
 def transitions_from(state: str) -> list[str]:
     """Transition events that have a transition out of `state` (guards not considered)."""
-    ids = _transition_ids(state)
-    return [e.value for e in TransitionEvent if e.value in ids]
+    return list(_transitions_from(state))
+
+
+_FACTS = tuple(f.value for f in Fact)
 
 
 def allowed_events(track: CareTrack) -> list[str]:
     """Events (transitions and facts) the episode accepts now, episode-level guards applied."""
-    events = [e for e in transitions_from(track.state) if _refusal_reason(track, e) is None]
+    events = [e for e in _transitions_from(track.state) if _refusal_reason(track, e) is None]
     if track.state != CareState.CLOSED.value:
-        events.extend(f.value for f in Fact)
+        events.extend(_FACTS)
     return events
 
 

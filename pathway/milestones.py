@@ -174,7 +174,8 @@ def all_milestones(session: Session, episode_id: int) -> list[Milestone]:
 
 def of_kind(milestones: Iterable[Milestone], kind: MilestoneKind) -> list[Milestone]:
     """The milestones of one kind."""
-    return [m for m in milestones if m.kind == kind.value]
+    name = kind.value
+    return [m for m in milestones if m.kind == name]
 
 
 def summary(open_rows: Iterable[Milestone]) -> dict[str, Any]:

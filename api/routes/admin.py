@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.auth import Caller, require
-from api.idempotency import IdempotencyDep
+from api.idempotency import Idempotency, idempotent
 from api.openapi import problems
 from api.schemas import (
     MAX_ID,
@@ -28,15 +28,19 @@ router = APIRouter(prefix="/v1", tags=["administration"], route_class=StrictRout
 log = logging.getLogger("pathway.api")
 Admin = Annotated[Caller, Depends(require(Action.MANAGE_WEBHOOKS))]
 Outbox = Annotated[Caller, Depends(require(Action.RETRY_DELIVERY))]
+#: POSTs: the caller comes with the request's idempotency (`idem.caller`).
+Subscribing = Annotated[Idempotency, Depends(idempotent(Action.MANAGE_WEBHOOKS))]
+Retrying = Annotated[Idempotency, Depends(idempotent(Action.RETRY_DELIVERY))]
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscription's id")]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The delivery's id")]
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated,
              responses=problems(409), summary="Subscribe a URL to reminders or events")
-def subscribe(body: WebhookIn, unit: UnitDep, caller: Admin, idem: IdempotencyDep) -> Response:
+def subscribe(body: WebhookIn, unit: UnitDep, idem: Subscribing) -> Response:
     """Deliveries are signed (Standard Webhooks headers) with the secret, which is returned
     here only."""
+    caller = idem.caller
     row = webhooks.create_subscription(
         unit.session, url=body.url, reminder_kinds=body.reminder_kinds,
         event_names=body.event_names, secret=body.secret, actor=caller.actor, now=unit.now)
@@ -82,9 +86,9 @@ def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut,
              responses=problems(404, 409), summary="Send a dead letter again")
-def retry(delivery_id: DeliveryId, unit: UnitDep, caller: Outbox,
-          idem: IdempotencyDep) -> Response:
+def retry(delivery_id: DeliveryId, unit: UnitDep, idem: Retrying) -> Response:
     """It goes back to pending with a fresh allowance of attempts; a delivered one gets 409."""
+    caller = idem.caller
     row = deliveries.retry_delivery(unit.session, delivery_id=delivery_id, actor=caller.actor,
                                     now=unit.now)
     log.info("delivery %s retried by %s", delivery_id, caller.actor)

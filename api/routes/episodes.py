@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.auth import Caller, require
 from api.fhir import FHIR_JSON, FhirResponse, episode_bundle
-from api.idempotency import IdempotencyDep
+from api.idempotency import Idempotency, idempotent
 from api.openapi import problems
 from api.render import episode_out, etag, event_out, opaque, summary, unwrap
 from api.schemas import (
@@ -39,8 +39,9 @@ router = APIRouter(prefix="/v1", tags=["episodes"], route_class=StrictRoute)
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(Action.READ))]
-Opener = Annotated[Caller, Depends(require(Action.OPEN_EPISODE))]
-Sender = Annotated[Caller, Depends(require(Action.RECORD_EVENT))]
+#: POSTs: the caller comes with the request's idempotency (`idem.caller`).
+Opening = Annotated[Idempotency, Depends(idempotent(Action.OPEN_EPISODE))]
+Sending = Annotated[Idempotency, Depends(idempotent(Action.RECORD_EVENT))]
 MAX_ID = 2**31 - 1
 
 
@@ -50,9 +51,9 @@ def _location(episode_id: int) -> str:
 
 @router.post("/episodes", status_code=201, response_model=EpisodeOut,
              responses=problems(409), summary="Open an episode from an intake assessment")
-def open_(intake: IntakeAssessment, unit: UnitDep, caller: Opener,
-          idem: IdempotencyDep) -> Response:
+def open_(intake: IntakeAssessment, unit: UnitDep, idem: Opening) -> Response:
     """Opens an episode in `assessed`; whatever is already overdue is raised at once."""
+    caller = idem.caller
     episode = open_episode(unit.session, intake=intake, actor=caller.actor, now=unit.now,
                            zone=unit.zone)
     log.info("episode %s opened by %s", episode.id, caller.actor)
@@ -127,14 +128,14 @@ def _expected_version(if_match: str | None, current: int) -> int | None:
              responses=problems(404, 409, 412),
              summary="Record an event or fact of the pathway")
 def send(
-    episode_id: EpisodeId, body: EventIn, unit: UnitDep, caller: Sender,
-    idem: IdempotencyDep,
+    episode_id: EpisodeId, body: EventIn, unit: UnitDep, idem: Sending,
     if_match: Annotated[str | None, Header(
         alias="If-Match", max_length=200,
         description="The episode's ETag; a stale one gets 412")] = None,
 ) -> Response:
     """A refused transition gets 409 naming the state and the allowed events; invalid data
     gets 422 naming the field."""
+    caller = idem.caller
     episode = get_episode(unit.session, episode_id)
     expected = _expected_version(if_match, episode.version)
     applied = apply_event(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import Caller, require
-from api.idempotency import IdempotencyDep
+from api.idempotency import Idempotency, idempotent
 from api.openapi import problems
 from api.render import opaque, reminder_detail, unwrap
 from api.schemas import (
@@ -23,7 +23,7 @@ from api.schemas import (
     SnoozeIn,
 )
 from api.strict import StrictRoute
-from api.units import UnitDep
+from api.units import Unit, UnitDep
 from pathway import reminder_actions
 from pathway.errors import InvalidData
 from pathway.permissions import Action
@@ -34,8 +34,9 @@ router = APIRouter(prefix="/v1/reminders", tags=["reminders"], route_class=Stric
 log = logging.getLogger("pathway.api")
 
 Reader = Annotated[Caller, Depends(require(Action.READ_REMINDERS))]
-Actor = Annotated[Caller, Depends(require(Action.ACT_ON_REMINDER))]
-Assigner = Annotated[Caller, Depends(require(Action.ASSIGN_REMINDER))]
+#: POSTs: the caller comes with the request's idempotency (`idem.caller`).
+Acting = Annotated[Idempotency, Depends(idempotent(Action.ACT_ON_REMINDER))]
+Assigning = Annotated[Idempotency, Depends(idempotent(Action.ASSIGN_REMINDER))]
 
 
 def _cursor(text: str | None) -> ReminderCursor | None:
@@ -79,9 +80,8 @@ def read(reminder_id: ReminderId, unit: UnitDep, caller: Reader) -> ReminderDeta
                                                                        reminder_id))
 
 
-def _done(reminder_id: int, unit: UnitDep, idem: IdempotencyDep, action: str,
-          caller: Caller) -> Response:
-    log.info("reminder %s %s by %s", reminder_id, action, caller.actor)
+def _done(reminder_id: int, unit: Unit, idem: Idempotency, action: str) -> Response:
+    log.info("reminder %s %s by %s", reminder_id, action, idem.caller.actor)
     reminder = reminder_actions.get_reminder(unit.session, reminder_id)
     history = reminder_actions.reminder_history(unit.session, reminder_id)
     return idem.reply(reminder_detail(reminder, history))
@@ -89,30 +89,29 @@ def _done(reminder_id: int, unit: UnitDep, idem: IdempotencyDep, action: str,
 
 @router.post("/{reminder_id}/acknowledge", response_model=ReminderDetail,
              responses=problems(404, 409), summary="Acknowledge a reminder")
-def acknowledge(reminder_id: ReminderId, body: AcknowledgeIn, unit: UnitDep, caller: Actor,
-                idem: IdempotencyDep) -> Response:
+def acknowledge(reminder_id: ReminderId, body: AcknowledgeIn, unit: UnitDep,
+                idem: Acting) -> Response:
     """It stops escalating; a resolved reminder cannot be acknowledged (409)."""
-    reminder_actions.acknowledge(unit.session, reminder_id=reminder_id, actor=caller.actor,
-                                 now=unit.now, note=body.note)
-    return _done(reminder_id, unit, idem, "acknowledged", caller)
+    reminder_actions.acknowledge(unit.session, reminder_id=reminder_id,
+                                 actor=idem.caller.actor, now=unit.now, note=body.note)
+    return _done(reminder_id, unit, idem, "acknowledged")
 
 
 @router.post("/{reminder_id}/snooze", response_model=ReminderDetail,
              responses=problems(404, 409), summary="Snooze a reminder until a day")
-def snooze(reminder_id: ReminderId, body: SnoozeIn, unit: UnitDep, caller: Actor,
-           idem: IdempotencyDep) -> Response:
+def snooze(reminder_id: ReminderId, body: SnoozeIn, unit: UnitDep, idem: Acting) -> Response:
     """Wakes at the start of `until` in the site's zone; a reason is required."""
     reminder_actions.snooze(unit.session, reminder_id=reminder_id, until=body.until,
-                            reason=body.reason, actor=caller.actor, now=unit.now,
+                            reason=body.reason, actor=idem.caller.actor, now=unit.now,
                             zone=unit.zone)
-    return _done(reminder_id, unit, idem, "snoozed", caller)
+    return _done(reminder_id, unit, idem, "snoozed")
 
 
 @router.post("/{reminder_id}/assign", response_model=ReminderDetail,
              responses=problems(404, 409), summary="Assign a reminder to someone")
-def assign(reminder_id: ReminderId, body: AssignIn, unit: UnitDep, caller: Assigner,
-           idem: IdempotencyDep) -> Response:
+def assign(reminder_id: ReminderId, body: AssignIn, unit: UnitDep,
+           idem: Assigning) -> Response:
     """Assign to a user name or a team."""
     reminder_actions.assign(unit.session, reminder_id=reminder_id, assignee=body.assignee,
-                            actor=caller.actor, now=unit.now)
-    return _done(reminder_id, unit, idem, "assigned", caller)
+                            actor=idem.caller.actor, now=unit.now)
+    return _done(reminder_id, unit, idem, "assigned")

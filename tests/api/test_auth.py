@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from api.openapi import PUBLIC_PATHS
+from api.routes import admin, episodes, ops, pathway, reminders
 from pathway import access
 from pathway.db import transaction
 from tests.api.support import ApiHarness
@@ -96,3 +100,27 @@ def test_a_refused_write_changes_nothing(api: ApiHarness) -> None:
     assert response.status_code == 403
     episode = api.client.get(f"/v1/episodes/{ids['e']}", headers=api.auth()).json()
     assert episode["state"] == "assessed" and episode["version"] == 1
+
+
+def _graph(dependant: Dependant) -> list[Dependant]:
+    """Every dependency FastAPI solves for a route, once per place it is named (FastAPI
+    solves a cached dependency's own dependencies again wherever it is named)."""
+    return [dependant, *(d for sub in dependant.dependencies for d in _graph(sub))]
+
+
+def test_each_route_authenticates_once_in_a_small_dependency_graph() -> None:
+    """Every authenticated API route names its guard once (for a POST, through its
+    idempotency), and FastAPI solves at most six dependencies for it (a POST used to take
+    nine: each solve costs about as much as a statement, BENCHMARKS.md workload 3)."""
+    routes = [r for module in (ops, episodes, reminders, pathway, admin)
+              for r in module.router.routes
+              if isinstance(r, APIRoute) and r.path not in PUBLIC_PATHS]
+    assert len(routes) >= 20
+    for route in routes:
+        graph = _graph(route.dependant)
+        guards = [d.call for d in graph
+                  if getattr(d.call, "__name__", "").startswith("require_")]
+        assert len(guards) == 1, route.path
+        limit = 6 if "POST" in route.methods else 4
+        assert len(graph) <= limit, (route.path, [getattr(d.call, "__name__", d.call)
+                                                  for d in graph])
