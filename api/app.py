@@ -23,7 +23,8 @@ Drive the vertebral compression fracture pathway (PATHWAY.md) over HTTP.
 
 * Authenticate with an API key: `Authorization: Bearer pw_...` (`pathway api-key create`).
 * Every POST accepts `Idempotency-Key`: a retry with the same key and body returns the first
-  response and changes nothing.
+  response and changes nothing. Keys are kept for 24 hours (`PATHWAY_IDEMPOTENCY_RETENTION_HOURS`),
+  then forgotten.
 * `POST /v1/episodes/{id}/events` accepts `If-Match` with the episode's `ETag`.
 * Every error is `application/problem+json` (RFC 9457).
 """

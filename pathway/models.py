@@ -382,7 +382,7 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_headers: Mapped[dict[str, Any]]
     response_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)  # purged by age (retention)
 
 
 # Set the mappers up now, not at the first ORM query: `pathway.direct` and `pathway.rows` make

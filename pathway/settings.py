@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     email_mode: str = "per_reminder"
     lead_clinician_email: str = ""
     log_level: str = "INFO"
+    idempotency_retention_hours: int = Field(
+        default=24, ge=1, description="how long a POST's Idempotency-Key and response are kept")
     worklist_counts_seconds: float = Field(
         default=10.0, ge=0, description="how long a process reuses the worklist's summary counts")
 

@@ -4,6 +4,7 @@
   milestones fell due (one indexed query per batch, committed per batch so several processes
   share the work and a crash loses at most one batch), then escalate the unattended ones.
 - `deliveries_tick`: deliver the outbox until nothing is due.
+- `purge_idempotency`: delete stored `Idempotency-Key` responses past their retention (hourly).
 
 `run_*` wrap them for APScheduler: they log counts (never patient data) and swallow every
 error, so a database outage costs a tick, not the process; the next tick retries.
@@ -22,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from pathway.db import refresh_statistics, transaction
 from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
 from pathway.reminders import ScanResult
+from pathway.retention import PURGE_BATCH, purge_idempotency_records
 from pathway.runtime import Runtime
 from pathway.scan import raise_due_in_bulk
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
@@ -105,6 +107,20 @@ def deliveries_tick(runtime: Runtime, config: DeliveryConfig, rng: random.Random
     return deliver_until_idle(runtime, config, rng, client)
 
 
+def purge_idempotency(runtime: Runtime, *, now: dt.datetime | None = None) -> int:
+    """Delete the stored idempotency responses past their retention at `now` (default: the
+    runtime's clock), committing per batch; how many were deleted."""
+    at = now or runtime.now()
+    before = at - dt.timedelta(hours=runtime.settings.idempotency_retention_hours)
+    purged = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = purge_idempotency_records(session, before=before, limit=PURGE_BATCH)
+        purged += step
+        if step < PURGE_BATCH:
+            return purged
+
+
 def describe_error(exc: BaseException) -> str:
     """An error's kind without its message: database errors carry SQL parameters, which may be
     patient data, so only class names (and the SQLSTATE) reach the log."""
@@ -142,6 +158,19 @@ def run_statistics(runtime: Runtime) -> None:
         refresh_statistics(runtime.engine)
     except Exception as exc:
         _failed("statistics", exc)
+
+
+def run_housekeeping(runtime: Runtime) -> int | None:
+    """The hourly housekeeping job (idempotency responses past their retention): never
+    raises, logs counts."""
+    try:
+        purged = purge_idempotency(runtime)
+    except Exception as exc:
+        _failed("housekeeping", exc)
+        return None
+    if purged:
+        log.info("housekeeping: purged=%d stored idempotency responses", purged)
+    return purged
 
 
 def run_deliveries(runtime: Runtime, config: DeliveryConfig, rng: random.Random,

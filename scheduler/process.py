@@ -28,11 +28,13 @@ from pathway.db import is_sqlite
 from pathway.runtime import Runtime
 from pathway.settings import Settings
 from scheduler.delivery import DeliveryConfig, http_client
-from scheduler.jobs import run_deliveries, run_reminders, run_statistics
+from scheduler.jobs import run_deliveries, run_housekeeping, run_reminders, run_statistics
 
 log = logging.getLogger("pathway.scheduler")
 #: How often the database's planner statistics are refreshed (SQLite only, sampled: cheap).
 STATISTICS_INTERVAL_HOURS = 24
+#: Stored idempotency responses past their retention are deleted this often.
+HOUSEKEEPING_INTERVAL_HOURS = 1
 #: How often the main thread of `pathway scheduler` looks for its stop signal.
 STOP_POLL_SECONDS = 0.2
 
@@ -66,7 +68,7 @@ class Jobs:
 
 
 def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Jobs:
-    """Add the reminders, deliveries and statistics jobs, all due at once."""
+    """Add the reminders, deliveries, statistics and housekeeping jobs, all due at once."""
     settings = runtime.settings
     jobs = Jobs(config=DeliveryConfig.from_settings(settings), client=http_client())
     start = dt.datetime.now(dt.UTC)
@@ -77,6 +79,9 @@ def add_jobs(scheduler: BaseScheduler, runtime: Runtime) -> Jobs:
                       id="deliveries", name="deliveries", next_run_time=start)
     scheduler.add_job(run_statistics, "interval", hours=STATISTICS_INTERVAL_HOURS,
                       args=[runtime], id="statistics", name="statistics", next_run_time=start)
+    scheduler.add_job(run_housekeeping, "interval", hours=HOUSEKEEPING_INTERVAL_HOURS,
+                      args=[runtime], id="housekeeping", name="housekeeping",
+                      next_run_time=start)
     log.info("scheduler %s: reminders every %ss, deliveries every %ss on %s",
              jobs.config.worker, settings.scan_interval_seconds,
              settings.deliver_interval_seconds, "+".join(jobs.config.channels))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
+from pathway.db import transaction
 from pathway.models import Episode, EventRecord, IdempotencyRecord, ReminderAction
+from pathway.retention import PURGE_BATCH, purge_idempotency_records
+from scheduler.jobs import purge_idempotency
 from tests.api.support import ApiHarness
 from tests.builders import intake
 
@@ -95,3 +100,52 @@ def test_malformed_keys_are_refused(api: ApiHarness) -> None:
                             headers={"Idempotency-Key": key})
         assert response.status_code == 422, key
         assert response.json()["field"] == "Idempotency-Key"
+
+
+def test_keys_are_kept_for_their_retention_then_purged(api: ApiHarness) -> None:
+    """A retry within the retention (24 h by default) replays; the scheduler's housekeeping
+    then deletes the stored response (only those past the retention), and the same key is
+    a new request again."""
+    body = {"url": "http://127.0.0.1:9/hook", "event_names": ["*"]}
+    headers = {**api.auth("admin"), "Idempotency-Key": "hook-1"}
+    first = api.client.post("/v1/webhooks", json=body, headers=headers)
+    api.clock.now += dt.timedelta(hours=23)
+    fresh = api.client.post("/v1/webhooks", json=body,
+                            headers={**api.auth("admin"), "Idempotency-Key": "hook-2"})
+    assert purge_idempotency(api.runtime) == 0  # nothing is 24 hours old yet
+    replay = api.client.post("/v1/webhooks", json=body, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    api.clock.now += dt.timedelta(hours=2)  # 25 h after the first, 2 h after the second
+    assert purge_idempotency(api.runtime) == 1
+    with api.db.sessions() as session:
+        assert session.scalars(select(IdempotencyRecord.key)).all() == ["hook-2"]
+    again = api.client.post("/v1/webhooks", json=body, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert again.json()["id"] not in {first.json()["id"], fresh.json()["id"]}
+    assert api.client.post("/v1/webhooks", json=body, headers={
+        **api.auth("admin"), "Idempotency-Key": "hook-2"}).headers["Idempotent-Replayed"]
+
+
+def test_purge_deletes_in_batches_oldest_first(api: ApiHarness) -> None:
+    """`purge_idempotency_records` deletes at most `limit` rows, the oldest first; the job
+    repeats it until nothing past the retention is left."""
+    now = api.clock.now
+    with transaction(api.db.sessions) as session:
+        session.add_all(IdempotencyRecord(
+            actor="key:x", key=f"k{i}", method="POST", path="/v1/episodes", body_hash="0" * 64,
+            status_code=201, response_headers={}, response_body="{}",
+            created_at=now - dt.timedelta(hours=48, minutes=i)) for i in range(PURGE_BATCH + 5))
+        session.add(IdempotencyRecord(
+            actor="key:x", key="recent", method="POST", path="/v1/episodes",
+            body_hash="0" * 64, status_code=201, response_headers={}, response_body="{}",
+            created_at=now - dt.timedelta(hours=1)))
+    with transaction(api.db.sessions) as session:
+        assert purge_idempotency_records(
+            session, before=now - dt.timedelta(hours=24), limit=3) == 3
+    with api.db.sessions() as session:  # the three oldest went first
+        keys = set(session.scalars(select(IdempotencyRecord.key)))
+        assert {f"k{i}" for i in range(PURGE_BATCH + 2, PURGE_BATCH + 5)}.isdisjoint(keys)
+        assert "k0" in keys and len(keys) == PURGE_BATCH + 3
+    assert purge_idempotency(api.runtime) == PURGE_BATCH + 2  # two batches
+    assert _count(api, IdempotencyRecord) == 1

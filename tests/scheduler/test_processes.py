@@ -21,9 +21,16 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from pathway.episodes import open_episode
-from pathway.models import Delivery, DeliveryAttempt, Milestone, Reminder, ReminderAction
+from pathway.models import (
+    Delivery,
+    DeliveryAttempt,
+    IdempotencyRecord,
+    Milestone,
+    Reminder,
+    ReminderAction,
+)
 from scheduler.delivery import DeliveryConfig
-from scheduler.jobs import run_deliveries, run_reminders
+from scheduler.jobs import run_deliveries, run_housekeeping, run_reminders
 from scheduler.process import start_embedded
 from tests.builders import at, intake, open_at
 from tests.scheduler.support import Clock, Receiver, make_runtime, subscribe
@@ -206,7 +213,9 @@ def test_jobs_survive_a_database_outage(
         with caplog.at_level(logging.WARNING, logger="pathway.scheduler"):
             assert run_reminders(runtime) is None
             assert run_deliveries(runtime, config, random.Random(1)) is None
+            assert run_housekeeping(runtime) is None
         assert "reminders failed: OperationalError" in caplog.text
+        assert "housekeeping failed: OperationalError" in caplog.text
         assert "retrying next tick" in caplog.text
         assert "MRN" not in caplog.text
     finally:
@@ -223,12 +232,22 @@ def test_the_embedded_scheduler_runs_the_jobs_and_shuts_down(
     with sqlite_db.sessions() as session:
         subscribe(session, receiver.url)
         open_at(session)
+        session.add(IdempotencyRecord(  # two days old: past its retention
+            actor="key:x", key="old", method="POST", path="/v1/episodes", body_hash="0" * 64,
+            status_code=201, response_headers={}, response_body="{}",
+            created_at=at(18, 0)))
         session.commit()
     runtime = make_runtime(sqlite_db, Clock(at(20, 0)), scan_interval_seconds=1,
                            deliver_interval_seconds=1)
     handle = start_embedded(runtime)
+
+    def purged() -> bool:
+        with sqlite_db.sessions() as session:
+            return session.get(IdempotencyRecord, ("key:x", "old")) is None
+
     try:
         wait_for(lambda: len(receiver.unique) == 3, 10, "the embedded jobs")
+        wait_for(purged, 10, "the housekeeping job")
     finally:
         handle.shutdown()
     assert not handle.running
