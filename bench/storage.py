@@ -3,9 +3,10 @@
 Builds a database the way workload 2 does (episodes opened and advanced through the use cases,
 grown by copying the same rows), then measures bytes per episode (after VACUUM, with the
 largest tables and their indexes) of copies of it changed step by step, each step on top of
-the previous one: dates as integer day numbers, reminders without the copied rule text, the
-intake JSON reduced to `{}`, two indexes dropped. The copies only estimate what each schema
-change would save; none of them is a supported schema.
+the previous one (`STEPS`: dates as day numbers, reminders without their copied rule and
+seeds, names as small integers, redundant columns dropped, the intake JSON reduced to `{}`,
+two indexes dropped). The copies only estimate what each schema change would save; none of
+them is a supported schema.
 
     .venv/bin/python -m bench.storage             # 2,000 episodes built, grown to 20,000
     .venv/bin/python -m bench.storage --quick     # 300 built, grown to 3,000
@@ -22,11 +23,31 @@ from bench import bulk
 from bench.common import BenchDatabase, base_parser, fresh_database, machine_line
 from bench.transitions import run_once, table_sizes
 
+
+def _small_integers(table: str, *columns: str) -> str:
+    # A name replaced by a small integer of the same size as a code from a lookup table would
+    # be (one or two bytes); the value only has to be small, not meaningful.
+    return "".join(f"UPDATE {table} SET {c} = unicode(substr({c}, 1, 1)) + length({c}) "
+                   f"WHERE {c} IS NOT NULL;" for c in columns)
+
+
 #: (label, SQL applied on top of the previous step)
 STEPS: tuple[tuple[str, str], ...] = (
     ("as the product stores it", ""),
     ("+ dates as integer day numbers", "DATES"),
     ("+ reminders without their rule text", "UPDATE reminders SET rule = '';"),
+    ("+ reminders without their seeds", "UPDATE reminders SET seeds = '[]';"),
+    ("+ kinds, states, statuses as small integers",
+     _small_integers("milestones", "kind", "status", "next_alert_kind")
+     + _small_integers("reminders", "kind", "status", "priority", "resolution")
+     + _small_integers("events", "name", "source_state", "target_state")
+     + _small_integers("episodes", "state", "next_milestone")
+     + _small_integers("reminder_actions", "action")),
+    ("+ actors as small integers", "UPDATE events SET actor = 1; "
+                                   "UPDATE reminder_actions SET actor = 1;"),
+    ("+ milestones without due_at, overdue_at (derivable from the dates)",
+     "ALTER TABLE milestones DROP COLUMN due_at; ALTER TABLE milestones DROP COLUMN overdue_at;"),
+    ("+ reminder history without its detail", "UPDATE reminder_actions SET detail = '{}';"),
     ("+ intake JSON as '{}'", "UPDATE episodes SET intake = '{}';"),
     ("+ without ix_reminders_status_kind, ix_episodes_next_overdue_at",
      "DROP INDEX ix_reminders_status_kind; DROP INDEX ix_episodes_next_overdue_at;"),
