@@ -20,12 +20,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-from pathway.models import to_epoch_micros
+from pathway.models import EPOCH_ORDINAL, to_epoch_micros
 
-#: 2026-03-02 09:00 UTC as the product stores a timestamp on SQLite (`pathway.models`).
+#: 2026-03-02 09:00 UTC and that day, as the product stores them on SQLite (`pathway.models`).
 TS = to_epoch_micros(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
-DAY = "2026-03-02"
-INTAKE = json.dumps({"levels": ["L1"], "identified_on": DAY, "cause": "osteoporotic",
+DAY = dt.date(2026, 3, 2).toordinal() - EPOCH_ORDINAL
+INTAKE = json.dumps({"levels": ["L1"], "identified_on": "2026-03-02", "cause": "osteoporotic",
                      "neuro_exam": "intact", "red_flags": [], "pain_score": 5,
                      "coordinator": "coordinator1"})
 KINDS = ("plan_decision", "osteoporosis_assessment", "osteoporosis_therapy",

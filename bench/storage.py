@@ -3,9 +3,9 @@
 Builds a database the way workload 2 does (episodes opened and advanced through the use cases,
 grown by copying the same rows), then measures bytes per episode (after VACUUM, with the
 largest tables and their indexes) of copies of it changed step by step, each step on top of
-the previous one (`STEPS`: dates as day numbers, reminders without their copied rule and
-seeds, names as small integers, redundant columns dropped, the intake JSON reduced to `{}`,
-two indexes dropped). The copies only estimate what each schema change would save; none of
+the previous one (`STEPS`: reminders without their copied rule and seeds, names as small
+integers, redundant columns dropped, the intake JSON reduced to `{}`, two indexes dropped).
+The copies only estimate what each schema change would save; none of
 them is a supported schema.
 
     .venv/bin/python -m bench.storage             # 2,000 episodes built, grown to 20,000
@@ -34,7 +34,6 @@ def _small_integers(table: str, *columns: str) -> str:
 #: (label, SQL applied on top of the previous step)
 STEPS: tuple[tuple[str, str], ...] = (
     ("as the product stores it", ""),
-    ("+ dates as integer day numbers", "DATES"),
     ("+ reminders without their rule text", "UPDATE reminders SET rule = '';"),
     ("+ reminders without their seeds", "UPDATE reminders SET seeds = '[]';"),
     ("+ kinds, states, statuses as small integers",
@@ -52,17 +51,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("+ without ix_reminders_status_kind, ix_episodes_next_overdue_at",
      "DROP INDEX ix_reminders_status_kind; DROP INDEX ix_episodes_next_overdue_at;"),
 )
-
-
-def _dates_sql(conn: sqlite3.Connection) -> str:
-    statements = ["DROP TRIGGER IF EXISTS events_no_update;"]
-    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        for _cid, name, declared, *_ in conn.execute(f"PRAGMA table_info({table})"):
-            if declared == "DATE":
-                statements.append(f"UPDATE {table} SET {name} = CAST(julianday({name}) - "
-                                  f"2440587.5 AS INTEGER) WHERE typeof({name}) = 'text';")
-    return "\n".join(statements)
 
 
 def bytes_per_episode(path: Path) -> tuple[float, list[tuple[str, float]]]:
@@ -99,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(database.path, copy)
         for label, sql in STEPS:
             conn = sqlite3.connect(copy)
-            conn.executescript(_dates_sql(conn) if sql == "DATES" else sql)
+            conn.executescript(sql)
             conn.commit()
             conn.close()
             size, tables = bytes_per_episode(copy)

@@ -25,10 +25,18 @@ def _refuse_untyped_instant(value: dt.datetime) -> Any:
         "(e.g. `literal(value, Column.type)`) so it is stored as the column stores instants")
 
 
-# SQLite keeps instants as integers (`pathway.models.UTCDateTime`). A datetime bound without a
-# column type would reach the driver, whose default adapter writes text, and text compares
-# above every integer: rows would silently drop out of (or into) a query. Refuse it instead.
+def _refuse_untyped_day(value: dt.date) -> Any:
+    raise TypeError(
+        "a date reached SQLite without its column's type: bind it with the column's type "
+        "(e.g. `literal(value, Column.type)`) so it is stored as the column stores days")
+
+
+# SQLite keeps instants and days as integers (`pathway.models.UTCDateTime`, `Day`). A datetime
+# or date bound without a column type would reach the driver, whose default adapter writes
+# text, and text compares above every integer: rows would silently drop out of (or into) a
+# query. Refuse it instead.
 sqlite3.register_adapter(dt.datetime, _refuse_untyped_instant)
+sqlite3.register_adapter(dt.date, _refuse_untyped_day)
 
 
 #: How long a SQLite writer waits for the write lock before "database is locked".

@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pathway.clock import local_day
 from pathway.definition import PathwayDefinition
-from pathway.models import Episode, EventRecord, Milestone, PathwayVersion, Reminder
+from pathway.models import Day, Episode, EventRecord, Milestone, PathwayVersion, Reminder
 from pathway.versions import current_version, load_definition
 from pathway.vocabulary import (
     CloseReason,
@@ -78,6 +78,10 @@ Ts = TypeVarTuple("Ts")
 
 #: Rows fetched at a time from a streamed result.
 STREAM_BATCH = 2000
+
+
+#: Microseconds in a day: a SQLite instant to its day number.
+_MICROS_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -217,22 +221,28 @@ class _Cohort:
 
     def days(self, later: SQLColumnExpression[Any],
              earlier: SQLColumnExpression[Any]) -> SQLColumnExpression[Any]:
-        """Whole days from one date to another, as the database counts them."""
-        if self.sqlite:
-            return func.julianday(later) - func.julianday(earlier)
-        return later - earlier
+        """Whole days from one day to another: a difference of day numbers on SQLite
+        (`pathway.models.Day`), of dates on PostgreSQL; an integer either way (not a day: its
+        result must not be read back as one). Each side keeps its own type, so a bound day
+        is bound as a day."""
+        return type_coerce(later - earlier, Integer)
 
     def utc_day(self, instant: SQLColumnExpression[Any]) -> SQLColumnExpression[Any]:
-        """The UTC calendar day of a stored timestamp (SQLite: integer microseconds since
-        1970, `pathway.models.SQLiteInstant`; PostgreSQL: naive UTC)."""
+        """The UTC calendar day of a stored timestamp, as days are stored (SQLite: integer
+        microseconds since 1970 to integer days since 1970, `pathway.models.SQLiteInstant`
+        and `SQLiteDay`; PostgreSQL: naive UTC to date). Timestamps are never before 1970."""
         if self.sqlite:
-            return func.date(type_coerce(instant, Integer) // 1_000_000, "unixepoch")
+            return type_coerce(instant, Integer) // _MICROS_PER_DAY
         return cast(instant, Date)
 
     def month(self) -> list[ColumnElement[Any]]:
         """Year and month of day 0, when the tallies are split by month."""
         if not self.by_month:
             return [null().label("year"), null().label("month")]
+        if self.sqlite:  # a day number as a date SQLite's functions read
+            day = func.date(type_coerce(Episode.identified_on, Integer) * 86400, "unixepoch")
+            return [cast(func.strftime("%Y", day), Integer).label("year"),
+                    cast(func.strftime("%m", day), Integer).label("month")]
         return [extract("year", Episode.identified_on).label("year"),
                 extract("month", Episode.identified_on).label("month")]
 
@@ -274,7 +284,7 @@ def _lateness(passed: SQLColumnExpression[bool],
 
 def _fact_columns(cohort: _Cohort) -> list[ColumnElement[Any]]:
     """What the rules look at in a first milestone, with little variety so groups are few."""
-    today = literal(cohort.today, Date)
+    today = literal(cohort.today, Day())
     follow_up = case(cohort.follow_up_days, value=Episode.pathway_version)
     closed_day = cohort.utc_day(Milestone.closed_at)
     own_kinds = [s.kind.value for s in SPECS if not s.first_follow_up]

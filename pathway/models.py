@@ -3,6 +3,8 @@
 Timestamps are returned timezone-aware UTC on every database (`UTCDateTime`): PostgreSQL
 stores them as naive UTC `timestamp`s, SQLite as integer microseconds since 1970-01-01 UTC
 (8 bytes and an exact order, where its default text form took 26; BENCHMARKS.md, workload 2).
+Calendar days (`Day`) are PostgreSQL `date`s and, on SQLite, integer days since 1970-01-01
+(two or three bytes where the text form took 10).
 """
 
 from __future__ import annotations
@@ -94,9 +96,57 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC)
 
 
+#: `date.toordinal()` of 1970-01-01: SQLite's `Day` counts from it.
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+class SQLiteDay(UserDefinedType[int]):
+    """How SQLite holds a `Day`: integer days since 1970-01-01, in a column declared `DATE`
+    (as the migrations created it; its affinity leaves integers as integers). No processing
+    of its own: `Day` converts."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "DATE"
+
+
+class Day(TypeDecorator[dt.date]):
+    """A calendar day: `date` on PostgreSQL, integer days since 1970-01-01 on SQLite
+    (`SQLiteDay`; the difference of two days is then their distance in days, as on
+    PostgreSQL)."""
+
+    impl = Date
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return SQLiteDay()
+        return dialect.type_descriptor(Date())
+
+    def process_bind_param(self, value: dt.date | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise TypeError(f"a day must be a date, not {value!r}")
+        if dialect.name == "sqlite":
+            return value.toordinal() - EPOCH_ORDINAL
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.date | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return dt.date.fromordinal(value + EPOCH_ORDINAL)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        raise TypeError(f"a stored day must be an integer here, not {value!r}")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dt.datetime: UTCDateTime, dt.date: Day, dict[str, Any]: JSON,
+                           list[Any]: JSON}
 
 
 class PathwayVersion(Base):
@@ -116,7 +166,7 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mrn: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
-    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    birth_date: Mapped[dt.date | None] = mapped_column(Day)
     created_at: Mapped[dt.datetime]
 
 
@@ -131,7 +181,7 @@ class Episode(Base):
     pathway_version: Mapped[int] = mapped_column(ForeignKey("pathway_versions.version"))
     version: Mapped[int] = mapped_column(Integer)
     # Indexed: reports select their cohort by day 0.
-    identified_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    identified_on: Mapped[dt.date] = mapped_column(Day, index=True)
     coordinator: Mapped[str | None] = mapped_column(String(120))
     levels: Mapped[list[Any]]
     intake: Mapped[dict[str, Any]]
@@ -168,16 +218,16 @@ class Milestone(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
-    anchor_on: Mapped[dt.date] = mapped_column(Date)
-    due_on: Mapped[dt.date] = mapped_column(Date)
-    overdue_on: Mapped[dt.date] = mapped_column(Date)
+    anchor_on: Mapped[dt.date] = mapped_column(Day)
+    due_on: Mapped[dt.date] = mapped_column(Day)
+    overdue_on: Mapped[dt.date] = mapped_column(Day)
     due_at: Mapped[dt.datetime]
     overdue_at: Mapped[dt.datetime]
     # When the scheduler must next look at this row (heads-up, then overdue); NULL when done.
     next_alert_at: Mapped[dt.datetime | None]
     next_alert_kind: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime]
-    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    met_on: Mapped[dt.date | None] = mapped_column(Day)
     closed_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
@@ -199,7 +249,7 @@ class EventRecord(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
     seq: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(40))
-    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    occurred_on: Mapped[dt.date] = mapped_column(Day)
     recorded_at: Mapped[dt.datetime]
     actor: Mapped[str] = mapped_column(String(120))
     source_state: Mapped[str | None] = mapped_column(String(32))
@@ -220,7 +270,7 @@ class TherapyRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     agent: Mapped[str] = mapped_column(String(40))
-    started_on: Mapped[dt.date] = mapped_column(Date)
+    started_on: Mapped[dt.date] = mapped_column(Day)
     dose: Mapped[str | None] = mapped_column(String(200))
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
 
@@ -231,7 +281,7 @@ class ImagingRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     modality: Mapped[str] = mapped_column(String(10))
-    performed_on: Mapped[dt.date] = mapped_column(Date)
+    performed_on: Mapped[dt.date] = mapped_column(Day)
     finding: Mapped[str | None] = mapped_column(String(40))
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
 
@@ -247,7 +297,7 @@ class Reminder(Base):
     # Indexed: closing a milestone looks up its open reminders by milestone.
     milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    due_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Day)
     priority: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     rule: Mapped[str] = mapped_column(Text)
