@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 import weakref
@@ -157,10 +158,17 @@ def reader_bind(engine: Engine) -> Engine:
     return found
 
 
+def compact_json(value: Any) -> str:
+    """JSON columns' text: no spaces after separators, non-ASCII characters as themselves
+    (the default form spends a byte on every separator and six on an accented letter)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas or pool settings each database needs."""
     # Errors must not carry bound values (MRNs, names) into logs.
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", compact_json)
     if is_sqlite(url):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
