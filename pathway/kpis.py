@@ -504,6 +504,16 @@ def _cohort(session: Session, *, start: dt.date, end: dt.date, now: dt.datetime,
     return dataclasses.replace(cohort, excluded=excluded)
 
 
+def _report(session: Session, cohort: _Cohort, tally: _Tally,
+            current: PathwayDefinition) -> KpiReport:
+    return KpiReport(
+        start=cohort.start, end=cohort.end, as_of=cohort.today, coordinator=cohort.coordinator,
+        episodes=_episodes(session, cohort),
+        kpis=[_kpi(spec, tally, current) for spec in SPECS], timings=_timings(tally),
+        overdue_reminders=_overdue_reminders(session, cohort, current),
+    )
+
+
 def compute_kpis(
     session: Session, *, start: dt.date, end: dt.date, now: dt.datetime, zone: ZoneInfo,
     coordinator: str | None = None,
@@ -512,13 +522,7 @@ def compute_kpis(
     cohort = _cohort(session, start=start, end=end, now=now, zone=zone,
                      coordinator=coordinator, by_month=False)
     current = load_definition(session, current_version(session))
-    tally = _tallies(session, cohort).get(None, _Tally())
-    return KpiReport(
-        start=start, end=end, as_of=cohort.today, coordinator=coordinator,
-        episodes=_episodes(session, cohort),
-        kpis=[_kpi(spec, tally, current) for spec in SPECS], timings=_timings(tally),
-        overdue_reminders=_overdue_reminders(session, cohort, current),
-    )
+    return _report(session, cohort, _tallies(session, cohort).get(None, _Tally()), current)
 
 
 @dataclass(frozen=True)
@@ -539,8 +543,40 @@ def monthly_kpis(
     cohort = _cohort(session, start=start, end=end, now=now, zone=zone,
                      coordinator=coordinator, by_month=True)
     current = load_definition(session, current_version(session))
-    tallies = _tallies(session, cohort)
+    return _monthly(_tallies(session, cohort), current)
+
+
+def _monthly(tallies: Mapping[dt.date | None, _Tally],
+             current: PathwayDefinition) -> list[MonthlyKpis]:
     return [
         MonthlyKpis(month, [_kpi(spec, tallies[month], current) for spec in SPECS])
         for month in sorted(m for m in tallies if m is not None)
     ]
+
+
+def _merged(tallies: Iterable[_Tally]) -> _Tally:
+    """One tally of several cohorts' (months'): every count is a sum."""
+    total = _Tally()
+    for tally in tallies:
+        total.numerators.update(tally.numerators)
+        total.denominators.update(tally.denominators)
+        for kind, days in tally.met_days.items():
+            total.met_days.setdefault(kind, Counter()).update(days)
+    return total
+
+
+def kpis_with_trend(
+    session: Session, *, start: dt.date, end: dt.date, now: dt.datetime, zone: ZoneInfo,
+    coordinator: str | None = None,
+) -> tuple[KpiReport, list[MonthlyKpis]]:
+    """`compute_kpis` and `monthly_kpis` over the same range (the dashboard's KPI page) from
+    one read of the cohort: the report's counts are the sums of the months' (each rate's
+    numerator and denominator, each histogram of days to met), so the milestones are read and
+    grouped once instead of twice."""
+    cohort = _cohort(session, start=start, end=end, now=now, zone=zone,
+                     coordinator=coordinator, by_month=True)
+    current = load_definition(session, current_version(session))
+    tallies = _tallies(session, cohort)
+    whole = dataclasses.replace(cohort, by_month=False)
+    return (_report(session, whole, _merged(tallies.values()), current),
+            _monthly(tallies, current))

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from api.dashboard.event_forms import parse_date
 from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, render
 from pathway.errors import InvalidData
-from pathway.kpis import KpiReport, compute_kpis, monthly_kpis
+from pathway.kpis import KpiReport, MonthlyKpis, compute_kpis, kpis_with_trend, monthly_kpis
 from pathway.queries import list_coordinators
 from pathway.versions import current_version, load_definition
 
@@ -33,13 +33,24 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return months[-MAX_TREND_MONTHS:]
 
 
-def _trend(db: Session, board: Dashboard, start: dt.date, end: dt.date,
-           coordinator: str | None) -> dict[str, Any]:
-    """Each rate KPI by month of day 0; a month without episodes has no value."""
+def _report_and_trend(db: Session, board: Dashboard, start: dt.date, end: dt.date,
+                      coordinator: str | None) -> tuple[KpiReport, dict[str, Any]]:
+    """The report over [start, end] and its trend (the last `MAX_TREND_MONTHS` months of it):
+    one read of the cohort when the trend covers the whole range, else two."""
     months = _months(start, end)
-    found = {m.month: m.kpis for m in monthly_kpis(
-        db, start=max(start, months[0]), end=end, now=board.now(),
-        zone=board.runtime.settings.zone, coordinator=coordinator)}
+    args: dict[str, Any] = {"now": board.now(), "zone": board.runtime.settings.zone,
+                            "coordinator": coordinator}
+    if months[0] <= start:
+        report, monthly = kpis_with_trend(db, start=start, end=end, **args)
+    else:
+        report = compute_kpis(db, start=start, end=end, **args)
+        monthly = monthly_kpis(db, start=months[0], end=end, **args)
+    return report, _trend(months, monthly)
+
+
+def _trend(months: list[dt.date], monthly: list[MonthlyKpis]) -> dict[str, Any]:
+    """Each rate KPI by month of day 0; a month without episodes has no value."""
+    found = {m.month: m.kpis for m in monthly}
     series: dict[str, dict[str, Any]] = {}
     for index, month in enumerate(months):
         for kpi in found.get(month, []):
@@ -81,13 +92,12 @@ def kpi_page(
         context["error"] = f"{exc.field}: {exc.reason}"
         return render(request, board, "kpis.html", context, viewer=viewer, status_code=422)
     definition = load_definition(db, current_version(db))
-    report = compute_kpis(db, start=first, end=last, now=board.now(),
-                          zone=board.runtime.settings.zone, coordinator=who)
+    report, trend = _report_and_trend(db, board, first, last, who)
     bands = {"green": round(definition.kpi_bands.green * 100),
              "amber": round(definition.kpi_bands.amber * 100)}
     context.update({
         "start": first.isoformat(), "end": last.isoformat(), "report": report, "bands": bands,
         "chart": {"bars": _bars(report), "bands": bands,
-                  "trend": _trend(db, board, first, last, who)},
+                  "trend": trend},
     })
     return render(request, board, "kpis.html", context, viewer=viewer)

@@ -4,13 +4,16 @@ through the core use cases with the logged-in user as actor."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from api.dashboard import worklist
+from api.dashboard import kpi_pages, worklist
 from pathway.db import transaction
+from pathway.kpis import compute_kpis, monthly_kpis
 from pathway.models import Delivery, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, PENDING
 from tests.builders import DAY0, open_at, send
@@ -256,6 +259,42 @@ def test_kpi_page_for_a_range_and_coordinator(board: Board) -> None:
     bad = board.client.get("/kpis?start=2026-05-01&end=2026-01-01")
     assert bad.status_code == 422 and "start: must not be after end" in bad.text
     assert board.client.get("/kpis?start=yesterday").status_code == 422
+
+
+def _chart(html: str) -> dict[str, Any]:
+    data = html.split('id="kpi-data">', 1)[1].split("</script>", 1)[0]
+    chart: dict[str, Any] = json.loads(data)
+    return chart
+
+
+@pytest.mark.parametrize("days", [200, 4 * 365])
+def test_kpi_page_report_and_trend_match_the_reports(board: Board, days: int) -> None:
+    """The page reads the cohort once when its trend covers the whole range (200 days) and
+    twice when the trend shows only the last 24 months of it (four years): either way its
+    bars are `compute_kpis` over the range and its trend `monthly_kpis` by month."""
+    for back in (30, 75, 150):
+        _open(board, DAY0 - dt.timedelta(days=back), coordinator="sam")
+    login(board.client)
+    start = DAY0 - dt.timedelta(days=days)
+    chart = _chart(board.client.get(f"/kpis?start={start.isoformat()}&end={DAY0}").text)
+    now, zone = board.runtime.now(), board.runtime.settings.zone
+    with board.db.sessions() as session:
+        report = compute_kpis(session, start=start, end=DAY0, now=now, zone=zone)
+        shown = kpi_pages._months(start, DAY0)  # the trend's months: the last 24 at most
+        months = monthly_kpis(session, start=max(start, shown[0]), end=DAY0, now=now,
+                              zone=zone)
+    assert [(b["key"], b["numerator"], b["denominator"]) for b in chart["bars"]] == [
+        (k.key, k.numerator, k.denominator) for k in report.kpis]
+    assert sum(k.denominator for k in report.kpis) > 0
+    assert chart["trend"]["labels"] == [m.strftime("%Y-%m") for m in shown]
+    # 200 days: the trend covers the range (one read); four years: its last 24 months only.
+    assert (shown[0] <= start) == (days == 200) and len(shown) == (8 if days == 200 else 24)
+    by_label = {m.month.strftime("%Y-%m"): m.kpis for m in months}
+    for series in chart["trend"]["series"]:
+        for label, rate in zip(chart["trend"]["labels"], series["rates"], strict=True):
+            kpi = next((k for k in by_label.get(label, []) if k.key == series["key"]), None)
+            expected = None if kpi is None or kpi.rate is None else round(kpi.rate * 100, 1)
+            assert rate == expected, (series["key"], label)
 
 
 def test_pathway_page_draws_the_machine_with_windows_and_seeds(board: Board) -> None:

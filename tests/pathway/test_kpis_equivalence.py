@@ -43,6 +43,7 @@ from pathway.kpis import (
     _Spec,
     band,
     compute_kpis,
+    kpis_with_trend,
     monthly_kpis,
 )
 from pathway.models import Episode, EventRecord, Milestone, Reminder
@@ -438,8 +439,12 @@ def _compare(session: Session, start: dt.date, end: dt.date, now: dt.datetime, z
              coordinator: str | None) -> None:
     args: dict[str, Any] = {"start": start, "end": end, "now": now, "zone": zone,
                             "coordinator": coordinator}
-    assert compute_kpis(session, **args) == reference_compute_kpis(session, **args), args
-    assert monthly_kpis(session, **args) == reference_monthly_kpis(session, **args), args
+    report = compute_kpis(session, **args)
+    trend = monthly_kpis(session, **args)
+    assert report == reference_compute_kpis(session, **args), args
+    assert trend == reference_monthly_kpis(session, **args), args
+    # The dashboard's one read of the cohort gives both.
+    assert kpis_with_trend(session, **args) == (report, trend), args
 
 
 @pytest.mark.parametrize("zone_name", ["Asia/Kolkata", "Europe/London"])
