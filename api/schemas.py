@@ -291,6 +291,8 @@ class KpiReportOut(BaseModel):
     from_: dt.date = Field(alias="from", serialization_alias="from")
     to: dt.date
     as_of: dt.date
+    computed_at: dt.datetime = Field(
+        description="when this report was computed (reports are reused for a few minutes)")
     coordinator: str | None
     episodes: int
     kpis: list[KpiOut]

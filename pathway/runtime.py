@@ -1,4 +1,5 @@
-"""What an edge process holds: settings, an engine, a session factory and a clock."""
+"""What an edge process holds: settings, an engine, a session factory, a clock and the KPI
+reports it keeps briefly."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import utc_now
 from pathway.db import make_engine, make_sessionmaker
+from pathway.report_cache import ReportCache
 from pathway.settings import Settings
 
 
@@ -22,6 +24,11 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+    #: KPI reports kept briefly (`pathway.report_cache`).
+    reports: ReportCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reports = ReportCache(self.settings.kpi_report_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     idempotency_retention_hours: int = Field(
         default=24, ge=1, description="how long a POST's Idempotency-Key and response are kept")
+    kpi_report_seconds: float = Field(
+        default=300.0, ge=0, description="how long a process reuses a KPI report it computed")
     worklist_counts_seconds: float = Field(
         default=10.0, ge=0, description="how long a process reuses the worklist's summary counts")
 

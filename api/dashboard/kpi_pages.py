@@ -92,11 +92,17 @@ def kpi_page(
         context["error"] = f"{exc.field}: {exc.reason}"
         return render(request, board, "kpis.html", context, viewer=viewer, status_code=422)
     definition = load_definition(db, current_version(db))
-    report, trend = _report_and_trend(db, board, first, last, who)
+    kept = board.runtime.reports.get(
+        ("page", first, last, who, today), board.now(),
+        lambda: _report_and_trend(db, board, first, last, who))
+    report, trend = kept.value
     bands = {"green": round(definition.kpi_bands.green * 100),
              "amber": round(definition.kpi_bands.amber * 100)}
     context.update({
         "start": first.isoformat(), "end": last.isoformat(), "report": report, "bands": bands,
+        "computed_at": kept.computed_at.astimezone(board.runtime.settings.zone).strftime(
+            "%H:%M:%S"),
+        "kept_minutes": round(board.runtime.settings.kpi_report_seconds / 60),
         "chart": {"bars": _bars(report), "bands": bands,
                   "trend": trend},
     })

@@ -99,17 +99,24 @@ def kpis(
     coordinator: Annotated[Name | None, Query()] = None,
 ) -> KpiReportOut:
     """Each KPI of PATHWAY.md with numerator, denominator, rate and red / amber / green band;
-    median days to each milestone; unresolved overdue reminders by kind and age."""
+    median days to each milestone; unresolved overdue reminders by kind and age. A report is
+    kept for `PATHWAY_KPI_REPORT_SECONDS` (300) and reused: `computed_at` says when it was
+    computed."""
     end = end or local_day(unit.now, unit.zone)
     start = start or end - dt.timedelta(days=DEFAULT_RANGE_DAYS)
     if start > end:
         raise InvalidData("from", "must not be after `to`")
     if (end - start).days > MAX_RANGE_DAYS:
         raise InvalidData("from", f"the range must be at most {MAX_RANGE_DAYS} days")
-    report = compute_kpis(unit.session, start=start, end=end, now=unit.now, zone=unit.zone,
-                          coordinator=coordinator)
+    today = local_day(unit.now, unit.zone)
+    kept = unit.runtime.reports.get(
+        ("api", start, end, coordinator, today), unit.now,
+        lambda: compute_kpis(unit.session, start=start, end=end, now=unit.now, zone=unit.zone,
+                             coordinator=coordinator))
+    report = kept.value
     return KpiReportOut(
-        from_=report.start, to=report.end, as_of=report.as_of, coordinator=report.coordinator,
+        from_=report.start, to=report.end, as_of=report.as_of, computed_at=kept.computed_at,
+        coordinator=report.coordinator,
         episodes=report.episodes,
         kpis=[KpiOut.model_validate(k) for k in report.kpis],
         timings=[TimingOut.model_validate(t) for t in report.timings],

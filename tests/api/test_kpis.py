@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pathway.scan import raise_all_due
-from tests.api.support import ApiHarness
+from tests.api.support import ApiHarness, make_harness
 from tests.builders import at, open_at, send
+from tests.support.databases import TestDatabase
 
 TODAY = 400  # every window of the cohort has passed
 
@@ -97,3 +99,38 @@ def test_kpis_per_coordinator(api: ApiHarness) -> None:
     assert rates["liaison_monitoring_on_time"] == (0, 2, "red")
     empty = _kpis(api, "&coordinator=nobody")
     assert empty["episodes"] == 0 and all(k["rate"] is None for k in empty["kpis"])
+
+
+def test_a_report_is_reused_for_its_minutes_and_says_when_it_was_computed(
+    api: ApiHarness,
+) -> None:
+    """`GET /v1/kpis` keeps a report for `PATHWAY_KPI_REPORT_SECONDS` (300): an episode opened
+    meanwhile shows only once that has passed, and `computed_at` says which report it is.
+    Another range, coordinator or day is another report."""
+    _cohort(api)
+    first = _kpis(api)
+    assert first["computed_at"] == at(TODAY).isoformat().replace("+00:00", "Z")
+    with api.db.sessions.begin() as s:
+        open_at(s, coordinator="alex")  # a sixth episode with day 0 in the range
+    api.clock.now += dt.timedelta(seconds=299)
+    response = api.client.get("/v1/kpis?from=2026-03-01&to=2026-03-12",
+                              headers=api.auth("coordinator"))
+    assert response.json() == first  # the same report, computed 299 s ago
+    other = api.client.get("/v1/kpis?from=2026-03-01&to=2026-03-12&coordinator=alex",
+                           headers=api.auth("coordinator")).json()
+    assert other["episodes"] == 3 and other["computed_at"] != first["computed_at"]
+    api.clock.now += dt.timedelta(seconds=2)
+    fresh = api.client.get("/v1/kpis?from=2026-03-01&to=2026-03-12",
+                           headers=api.auth("coordinator")).json()
+    assert fresh["episodes"] == first["episodes"] + 1
+    assert fresh["computed_at"] > first["computed_at"]
+
+
+def test_reports_are_computed_every_time_when_kept_for_zero_seconds(db: TestDatabase) -> None:
+    api = make_harness(db, kpi_report_seconds=0)
+    with api.client:
+        _cohort(api)
+        first = _kpis(api)
+        with api.db.sessions.begin() as s:
+            open_at(s, coordinator="alex")
+        assert _kpis(api)["episodes"] == first["episodes"] + 1

@@ -252,6 +252,8 @@ def test_kpi_page_for_a_range_and_coordinator(board: Board) -> None:
     login(board.client)
     html = board.client.get("/kpis").text
     assert "Osteoporosis drug therapy recorded" in html and 'id="kpi-data"' in html
+    computed = board.runtime.now().strftime("%H:%M:%S")  # the site's zone is UTC here
+    assert f"computed at {computed} (kept for 5 min)" in html
     assert "rag-red" in html  # the one episode is past day 14 without therapy
     start = (DAY0 - dt.timedelta(days=60)).isoformat()
     mine = board.client.get(f"/kpis?start={start}&end={DAY0.isoformat()}&coordinator=coord")

@@ -1,0 +1,39 @@
+"""`pathway.report_cache`: reports reused while young, recomputed after, bounded in number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pathway.report_cache import MAX_REPORTS, ReportCache
+
+T = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+
+
+def test_reused_while_young_then_recomputed() -> None:
+    cache = ReportCache(seconds=300)
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert cache.get("k", T, compute).value == 1
+    kept = cache.get("k", T + dt.timedelta(seconds=299), compute)
+    assert (kept.value, kept.computed_at) == (1, T)
+    assert cache.get("other", T, compute).value == 2  # another key, another report
+    assert cache.get("k", T - dt.timedelta(seconds=1), compute).value == 3  # clock set back
+    later = T + dt.timedelta(seconds=600)
+    assert cache.get("k", later, compute).computed_at == later
+    assert len(calls) == 4
+
+
+def test_zero_seconds_keeps_nothing_and_the_number_kept_is_bounded() -> None:
+    never = ReportCache(seconds=0)
+    never.get("k", T, lambda: 1)
+    assert never.get("k", T, lambda: 2).value == 2
+    cache = ReportCache(seconds=300)
+    for key in range(MAX_REPORTS + 5):
+        cache.get(key, T, lambda key=key: key)  # type: ignore[misc]
+    assert len(cache._kept) == MAX_REPORTS
+    assert cache.get(0, T, lambda: -1).value == -1  # the oldest went first
+    assert cache.get(MAX_REPORTS + 4, T, lambda: -1).value == MAX_REPORTS + 4
