@@ -64,6 +64,7 @@ class EffectContext:
     def open(self, kind: MilestoneKind, anchor_on: dt.date, shift_days: int = 0) -> Milestone:
         row = new_milestone(episode=self.episode, definition=self.definition, kind=kind,
                             anchor_on=anchor_on, zone=self.zone, now=self.now,
+                            first_of_kind=not of_kind(self.milestones, kind),
                             shift_days=shift_days)
         rows.insert_one(self.session, row)
         self.milestones.append(row)

@@ -133,7 +133,8 @@ def open_episode(
         opened_at=now, updated_at=now, closed_at=None,
     )
     milestones = [new_milestone(episode=episode, definition=definition, kind=kind,
-                                anchor_on=intake.identified_on, zone=zone, now=now)
+                                anchor_on=intake.identified_on, zone=zone, now=now,
+                                first_of_kind=True)
                   for kind in AT_INTAKE]
     for key, value in summary(milestones).items():
         setattr(episode, key, value)

@@ -113,9 +113,11 @@ def new_milestone(
     anchor_on: dt.date,
     zone: ZoneInfo,
     now: dt.datetime,
+    first_of_kind: bool,
     shift_days: int = 0,
 ) -> Milestone:
-    """Build an open milestone with its timestamps and its first alert armed."""
+    """Build an open milestone with its timestamps and its first alert armed; `first_of_kind`
+    says whether the episode has had none of its kind before (the KPIs count the first)."""
     rule = definition.milestone(kind)
     window = window_for(definition, kind, anchor_on, shift_days)
     due_at = day_start(window.due_on, zone)
@@ -134,6 +136,7 @@ def new_milestone(
         next_alert_at=alert_at,
         next_alert_kind=alert_kind.value,
         created_at=now,
+        first_of_kind=first_of_kind,
     )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
@@ -229,6 +230,9 @@ class Milestone(Base):
     created_at: Mapped[dt.datetime]
     met_on: Mapped[dt.date | None] = mapped_column(Day)
     closed_at: Mapped[dt.datetime | None]
+    # Whether it is its episode's first milestone of its kind (the one the KPIs count), kept
+    # when it is opened: the KPI report no longer looks for an earlier one per milestone.
+    first_of_kind: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
     __table_args__ = (
         Index(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pathway.episodes import allowed_now, apply_event, get_episode, replay
 from pathway.errors import InvalidData, TransitionRefused
-from pathway.milestones import WATCHED_BY_STATE, open_milestones
+from pathway.milestones import WATCHED_BY_STATE, all_milestones, open_milestones
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import DatabaseFactory
@@ -100,6 +100,12 @@ class EpisodeLifecycle(RuleBasedStateMachine):
             if ep.state == CareState.CLOSED:
                 assert kinds == set() and allowed_now(ep) == []
             assert replay(s, ep.id).matches_stored
+            # Each milestone knows whether it is the episode's first of its kind (the KPIs
+            # count those): exactly the ones with no earlier milestone of that kind.
+            seen: set[str] = set()
+            for milestone in all_milestones(s, ep.id):
+                assert milestone.first_of_kind == (milestone.kind not in seen), milestone.kind
+                seen.add(milestone.kind)
 
     def teardown(self) -> None:
         _factory.drop(self.db)
