@@ -33,26 +33,48 @@ class Kept(Generic[V]):
 
 @dataclass
 class ReportCache:
-    """Values by key, reused while younger than `seconds` by the runtime's clock."""
+    """Values by key, reused while younger than `seconds` by the runtime's clock. Requests for
+    a key nobody has computed yet wait for the first one's result instead of each computing it
+    (several coordinators opening the KPI page at nine would otherwise each read the cohort)."""
 
     seconds: float
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _kept: OrderedDict[Hashable, Kept[Any]] = field(default_factory=OrderedDict)
+    _computing: dict[Hashable, threading.Lock] = field(default_factory=dict)
+
+    def _young(self, key: Hashable, now: dt.datetime) -> Kept[Any] | None:
+        found = self._kept.get(key)
+        if found is None:
+            return None
+        age = (now - found.computed_at).total_seconds()
+        # A clock set back by more than the window (a test, a corrected clock) makes it stale.
+        return found if -self.seconds < age < self.seconds else None
 
     def get(self, key: Hashable, now: dt.datetime, compute: Callable[[], V]) -> Kept[V]:
-        """The value kept under `key` if computed less than `seconds` before `now` (and not
-        after it: a clock set back makes it stale), else `compute()`, kept from now on."""
+        """The value kept under `key` if computed less than `seconds` before `now`, else
+        `compute()` (once for concurrent callers with the same key), kept from now on."""
+        if self.seconds <= 0:
+            return Kept(compute(), now)
         with self._lock:
-            found = self._kept.get(key)
-        if found is not None:
-            age = (now - found.computed_at).total_seconds()
-            if 0 <= age < self.seconds:
+            found = self._young(key, now)
+            if found is not None:
                 return found
-        fresh = Kept(compute(), now)
-        if self.seconds > 0:
-            with self._lock:
+            turn = self._computing.setdefault(key, threading.Lock())
+        with turn:
+            with self._lock:  # computed by the caller we waited for?
+                found = self._young(key, now)
+            if found is not None:
+                return found
+            try:
+                fresh = Kept(compute(), now)
+            except BaseException:
+                with self._lock:
+                    self._computing.pop(key, None)
+                raise
+            with self._lock:  # kept before the turn is gone: a newcomer finds it
                 self._kept[key] = fresh
                 self._kept.move_to_end(key)
                 while len(self._kept) > MAX_REPORTS:
                     self._kept.popitem(last=False)
-        return fresh
+                self._computing.pop(key, None)
+            return fresh
