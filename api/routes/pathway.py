@@ -102,13 +102,13 @@ def kpis(
     median days to each milestone; unresolved overdue reminders by kind and age. A report is
     kept for `PATHWAY_KPI_REPORT_SECONDS` (300) and reused: `computed_at` says when it was
     computed."""
-    end = end or local_day(unit.now, unit.zone)
+    today = local_day(unit.now, unit.zone)
+    end = end or today
     start = start or end - dt.timedelta(days=DEFAULT_RANGE_DAYS)
     if start > end:
         raise InvalidData("from", "must not be after `to`")
     if (end - start).days > MAX_RANGE_DAYS:
         raise InvalidData("from", f"the range must be at most {MAX_RANGE_DAYS} days")
-    today = local_day(unit.now, unit.zone)
     kept = unit.runtime.reports.get(
         ("api", start, end, coordinator, today), unit.now,
         lambda: compute_kpis(unit.session, start=start, end=end, now=unit.now, zone=unit.zone,
