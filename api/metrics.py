@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from starlette.responses import PlainTextResponse
 
+from pathway.deliveries import count_by_channel
 from pathway.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
-from pathway.outbox import DEAD, DELIVERED
+from pathway.outbox import DEAD, DELIVERED, SKIPPED
 from pathway.reminders import OPEN_STATUSES
 from pathway.vocabulary import OPENED_EVENT, Fact, TransitionEvent
 
@@ -105,6 +106,9 @@ def render(session: Session, requests: RequestCounter) -> str:
          _by("channel", _failures(session))),
         ("pathway_deliveries_dead", "gauge", "Dead letters waiting for an operator, by channel.",
          _by("channel", _grouped(session, Delivery.channel, Delivery.status == DEAD))),
+        ("pathway_deliveries_skipped_total", "counter",
+         "Messages never sent because their reminder was resolved first, by channel.",
+         _by("channel", count_by_channel(session, SKIPPED))),
     ]
     lines: list[str] = []
     for name, kind, help_text, samples in families:

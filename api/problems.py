@@ -28,6 +28,8 @@ from pathway.errors import (
     ActionRefused,
     Conflict,
     Duplicate,
+    DuplicateEpisode,
+    IdentityMismatch,
     InvalidData,
     NotFound,
     PathwayError,
@@ -135,6 +137,13 @@ def domain_problem(exc: PathwayError, instance: str | None = None) -> JSONRespon
         return problem_response(409, slug="conflict", detail=str(exc), instance=instance)
     if isinstance(exc, Duplicate):
         return problem_response(409, slug="duplicate", detail=str(exc), instance=instance)
+    if isinstance(exc, IdentityMismatch):
+        return problem_response(409, slug="identity-mismatch", detail=str(exc),
+                                instance=instance, fields=[f"patient.{f}" for f in exc.fields])
+    if isinstance(exc, DuplicateEpisode):
+        return problem_response(409, slug="duplicate-episode", detail=str(exc),
+                                instance=instance, existing_episode=exc.existing_id,
+                                levels=exc.levels)
     return problem_response(422, slug="refused", detail=str(exc), instance=instance)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -22,8 +23,11 @@ from api.units import Unit
 from pathway.clock import day_number, local_day
 from pathway.episodes import allowed_now
 from pathway.milestones import open_milestones
-from pathway.models import Episode, EventRecord, Milestone, Reminder, ReminderAction
+from pathway.models import Episode, EventRecord, Reminder, ReminderAction
 from pathway.reminders import open_of_episode
+from pathway.rules.after import LoggedEvent
+from pathway.rules.snapshot import EpisodeSnapshot, MilestoneSnapshot
+from pathway.store.reads import ReminderRow
 from pathway.vocabulary import TRACK_FINAL_STATES
 
 DAY = dt.timedelta(days=1)
@@ -42,12 +46,12 @@ def unwrap(text: str) -> str:
         raise ValueError("not a cursor") from exc
 
 
-def etag(episode: Episode) -> str:
+def etag(episode: Episode | EpisodeSnapshot) -> str:
     """The episode's version as a strong entity tag."""
     return f'"{episode.version}"'
 
 
-def summary(episode: Episode, unit: Unit) -> EpisodeSummary:
+def summary(episode: Episode | EpisodeSnapshot, unit: Unit) -> EpisodeSummary:
     """The list view of an episode."""
     today = local_day(unit.now, unit.zone)
     return EpisodeSummary(
@@ -60,7 +64,7 @@ def summary(episode: Episode, unit: Unit) -> EpisodeSummary:
     )
 
 
-def milestone_out(milestone: Milestone, now: dt.datetime) -> MilestoneOut:
+def milestone_out(milestone: MilestoneSnapshot, now: dt.datetime) -> MilestoneOut:
     """A milestone with whether (and how long) it is overdue."""
     overdue = milestone.status == "open" and milestone.overdue_at <= now
     return MilestoneOut(
@@ -72,27 +76,31 @@ def milestone_out(milestone: Milestone, now: dt.datetime) -> MilestoneOut:
     )
 
 
-def open_reminders(session: Session, episode_id: int) -> list[Reminder]:
+def open_reminders(session: Session, episode_id: int) -> list[ReminderRow]:
     """The episode's reminders that are not resolved, oldest due first."""
     return open_of_episode(session, episode_id)
 
 
-def episode_out(episode: Episode, unit: Unit) -> EpisodeOut:
-    """The full view of an episode: state, what it accepts now, open work."""
+def episode_out(episode: Episode | EpisodeSnapshot, unit: Unit,
+                milestones: Sequence[MilestoneSnapshot] | None = None) -> EpisodeOut:
+    """The full view of an episode: state, what it accepts now, open work (`milestones`: its
+    open milestones, when the caller holds them already)."""
     session = unit.session
+    if milestones is None:
+        milestones = open_milestones(session, episode.id)
     return EpisodeOut(
         **summary(episode, unit).model_dump(),
         patient=PatientOut.model_validate(episode.patient), levels=list(episode.levels),
         intake=episode.intake,
         allowed_events=allowed_now(episode),
-        milestones=[milestone_out(m, unit.now) for m in open_milestones(session, episode.id)],
+        milestones=[milestone_out(m, unit.now) for m in milestones],
         reminders=[ReminderOut.model_validate(r) for r in open_reminders(session, episode.id)],
         opened_at=episode.opened_at, updated_at=episode.updated_at,
         closed_at=episode.closed_at,
     )
 
 
-def event_out(record: EventRecord) -> EventOut:
+def event_out(record: EventRecord | LoggedEvent) -> EventOut:
     """One row of the event log."""
     return EventOut.model_validate(record)
 

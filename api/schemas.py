@@ -76,11 +76,29 @@ class ReminderOut(Out):
     resolution: str | None
 
 
+_ACTIONS = (
+    "One step of the reminder's history: `raised`, `acknowledged` (detail: `note`), "
+    "`snoozed` (`until`, `reason`), `assigned` (`assignee`, `previous`), `snooze_ended`, "
+    "`escalated` (`after_days`), `resolved` (`resolution`), `delivery_retried` (an operator "
+    "sent a dead letter again), and one step per delivery attempt of a message about the "
+    "reminder: `delivery_delivered`, `delivery_failed` (it will be retried), `delivery_dead` "
+    "(no more retries: a dead letter) and `delivery_skipped` (never sent: the reminder was "
+    "resolved first). A delivery step's detail has `delivery_id`, `channel` (`webhook`, "
+    "`email`), `topic`, `subscription_id` (webhooks), `outcome` (`delivered`, `failed`, "
+    "`dead`, `skipped`), `attempt` (its number; null when skipped), `status_code` (the HTTP "
+    "status or SMTP reply code, null when there was no answer) and `error` (at most 200 "
+    "characters, null when delivered); a skip adds `reason` and `resolution`.")
+_DELIVERY_STEP = {"delivery_id": 12, "channel": "webhook", "topic": "reminder.raised",
+                  "subscription_id": 3, "outcome": "failed", "attempt": 1,
+                  "status_code": 503, "error": "HTTP 503 in 41 ms"}
+
+
 class ReminderActionOut(Out):
-    at: dt.datetime
+    at: dt.datetime = Field(description="When it happened (a delivery step: when the attempt "
+                                        "was recorded)")
     actor: str
-    action: str
-    detail: dict[str, Any]
+    action: str = Field(description=_ACTIONS, examples=["delivery_failed"])
+    detail: dict[str, Any] = Field(examples=[_DELIVERY_STEP])
 
 
 class ReminderDetail(ReminderOut):
@@ -215,7 +233,8 @@ class DeliveryOut(Out):
     topic: str
     channel: str
     target: str
-    status: str
+    status: str = Field(description="`pending`, `delivered`, `dead` (a dead letter) or "
+                                    "`skipped` (never sent: its reminder was resolved first)")
     attempts: int
     reminder_id: int | None
     event_id: int | None

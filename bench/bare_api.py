@@ -30,7 +30,7 @@ from pathway.models import (
     TherapyRecord,
     WebhookSubscription,
 )
-from pathway.rows import cast_table
+from pathway.store.tables import table_of as cast_table
 
 E, M, R = cast_table(Episode), cast_table(Milestone), cast_table(Reminder)
 OPEN = ("open", "snoozed", "acknowledged")

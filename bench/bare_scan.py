@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from pathway.definition import PathwayDefinition, builtin_definition
 from pathway.models import Milestone, Reminder, ReminderAction
 from pathway.reminders import SYSTEM_ACTOR
-from pathway.rows import cast_table
+from pathway.store.tables import table_of as cast_table
 from pathway.vocabulary import MilestoneKind, ReminderStatus
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -12,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway import direct
 from pathway.errors import Duplicate, InvalidData, NotFound
 from pathway.models import ApiKey, User
-from pathway.rows import cast_table
+from pathway.store import sql
+from pathway.store.tables import table_of as cast_table
 from pathway.vocabulary import Role
 
 _hasher = PasswordHasher()
@@ -90,11 +91,24 @@ _LIVE_KEY = select(*cast_table(ApiKey).columns).where(
     ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
 
 
-def find_api_key(session: Session, raw: str) -> ApiKey | None:
+@dataclass(frozen=True, slots=True)
+class LiveKey:
+    """A live API key as read for one request."""
+
+    id: int
+    name: str
+    key_hash: str
+    prefix: str
+    role: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def find_api_key(session: Session, raw: str) -> LiveKey | None:
     """The live key matching a presented secret, or None (every API request asks: read on
-    the driver's cursor, `pathway.direct`)."""
-    found = direct.load(session, ApiKey, _LIVE_KEY, {"key_hash": hash_key(raw)})
-    return found[0] if found else None
+    the driver's cursor, `pathway.store.sql`)."""
+    found = sql.rows(session, _LIVE_KEY, {"key_hash": hash_key(raw)})
+    return LiveKey(*found[0]) if found else None
 
 
 def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:

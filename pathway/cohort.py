@@ -177,7 +177,8 @@ class _Script:
             self.add(day, "review_augmentation", {"decision": decision})
             if decision != "continue":
                 return
-            rearmed = day + self.definition.augmentation_review_rearm_days
+            rearmed = day + (self.definition.milestone(MilestoneKind.AUGMENTATION_REVIEW)
+                             .rearm_days or 0)
             day = self.act(d.review, rearmed, day + 1)
 
     def bone_health(self) -> None:

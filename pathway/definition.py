@@ -1,8 +1,14 @@
-"""Pathway definitions as versioned data: windows, reminder rules and thresholds.
+"""Pathway definitions as versioned data: the one table of the pathway's rules.
 
 Version 1 is PATHWAY.md, shipped as `definitions/v1.json` and stored in the
 `pathway_versions` table by the first migration. A new version is a new row; an episode keeps
 the version it started on, so a new version never reinterprets work in flight.
+
+Every field is read by `pathway.rules` (a test per field changes it in a test version and
+shows the behaviour follows, tests/pathway/rules/test_definition_fields.py). A *trigger* names
+an event or fact, optionally qualified after a colon by a value of its data: the therapy's
+agent (or `osteoporosis_agent`, any of `osteoporosis_agents`), the contact's kind; the
+opening of an episode is `open_episode`, entering a state is `enter:<state>`.
 """
 
 from __future__ import annotations
@@ -14,18 +20,29 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pathway.vocabulary import Agent, MilestoneKind, Priority, ReminderKind
+from pathway.vocabulary import Agent, CareState, MilestoneKind, Priority, ReminderKind
+
+Trigger = str
 
 
 class Anchor(StrEnum):
     """What a milestone's day offsets count from."""
 
-    DAY0 = "day0"
-    THERAPY_START = "therapy_start"
+    DAY0 = "day0"  # the episode's identified_on
+    EVENT = "event"  # the day the event that opened it occurred
+    THERAPY_START = "therapy_start"  # the started_on of the therapy that opened it
+
+
+class Reopen(StrEnum):
+    """Whether a trigger opens another milestone of a kind the episode already has had."""
+
+    NEVER = "never"  # once per episode
+    WHEN_NONE_OPEN = "when_none_open"
+    ALWAYS = "always"  # the open one is closed first (by `met_by` or `voided_by`)
 
 
 class MilestoneRule(BaseModel):
-    """The window of one milestone and the reminders it raises."""
+    """One milestone: its window, when it opens, what meets or voids it, what it raises."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -34,24 +51,49 @@ class MilestoneRule(BaseModel):
     anchor: Anchor
     overdue_reminder: ReminderKind
     heads_up_reminder: ReminderKind | None = None
-    applies_while: str
+    #: A fracture-care milestone: open while the episode is in this state; leaving it by one
+    #: of `met_by` meets it, by any other event voids it.
+    watches: CareState | None = None
+    #: Re-armed by an event that keeps the episode in `watches` (review_augmentation
+    #: `continue`): the next window starts this many days after the event, same grace.
+    rearm_days: int | None = Field(default=None, ge=1, le=365)
+    #: A bone-health milestone: the triggers that open it.
+    opened_by: list[Trigger] = []
+    reopen: Reopen = Reopen.NEVER
+    met_by: list[Trigger] = []
+    voided_by: list[Trigger] = []
+    #: Triggers that close it as declined or contraindicated (the fact's `reason`).
+    declined_by: list[Trigger] = []
+    #: A notice, not an obligation: met once its reminder is raised.
+    ends_when_raised: bool = False
     seeds: list[str]
     rule: str
 
     @model_validator(mode="after")
-    def _overdue_not_before_due(self) -> MilestoneRule:
+    def _consistent(self) -> MilestoneRule:
         if self.overdue_days < self.due_days:
             raise ValueError("overdue_days must not be before due_days")
+        if (self.watches is None) == (not self.opened_by):
+            raise ValueError("a milestone either watches a state or is opened by triggers")
         return self
 
 
 class ReminderRule(BaseModel):
-    """How a reminder kind is ranked, whether it escalates, and why it exists."""
+    """How a reminder kind is ranked, whether it escalates, what raises and resolves it at
+    once (besides its milestone's scan), and why it exists."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     priority: Priority
     escalates: bool
+    #: Facts that raise it at once, due on the day they occurred.
+    raised_by: list[Trigger] = []
+    #: ... unless the episode is in one of these states.
+    not_in_states: list[CareState] = []
+    #: ... and only when the latest imaging is older than `repeat_mri_after_days`.
+    needs_stale_imaging: bool = False
+    #: Events (or `enter:<state>`) that resolve an open one.
+    resolved_by: list[Trigger] = []
     seeds: list[str]
     rule: str
 
@@ -77,8 +119,6 @@ class PathwayDefinition(BaseModel):
     reminders: dict[ReminderKind, ReminderRule]
     osteoporosis_agents: list[Agent]
     escalation_days: int = Field(ge=1, le=365)
-    augmentation_review_rearm_days: int = Field(ge=1, le=365)
-    plan_decision_rearm_days: int = Field(ge=0, le=365)
     repeat_mri_after_days: int = Field(ge=1, le=3650)
     kpi_bands: KpiBands
 
@@ -89,6 +129,9 @@ class PathwayDefinition(BaseModel):
         if missing_m or missing_r:
             names = sorted(str(x) for x in missing_m | missing_r)
             raise ValueError(f"definition lacks rules for: {', '.join(names)}")
+        watched = [r.watches for r in self.milestones.values() if r.watches is not None]
+        if len(watched) != len(set(watched)):
+            raise ValueError("two milestones watch the same state")
         return self
 
     def milestone(self, kind: MilestoneKind) -> MilestoneRule:

@@ -1,5 +1,5 @@
 """Delivering the outbox: which rows go now, what an attempt's outcome does to them, and the
-operator's view (list, retry) of pending, delivered and dead-letter rows.
+operator's view (list, retry) of pending, delivered, dead-letter and skipped rows.
 
 The sending itself (HTTP, SMTP) lives in `scheduler/`; this module only moves rows between
 states, so the rules are testable without I/O:
@@ -8,8 +8,16 @@ states, so the rules are testable without I/O:
   processes share the outbox. Leasing pushes `next_attempt_at` to the lease's end, so a
   sender that dies mid-send (SIGKILL) leaves rows that simply fall due again; one indexed
   query on `ix_deliveries_pending` finds both new rows and expired leases.
-- Every attempt is kept in `delivery_attempts`. A failure is retried with exponential backoff
-  and jitter; after `max_attempts` the row becomes a dead letter, which an operator can retry.
+- Every attempt is kept in `delivery_attempts` and, for a message about a reminder, as a step
+  of that reminder's history (`delivery_delivered`, `delivery_failed`, `delivery_dead`), in
+  the same transaction (`pathway.delivery_history`): the history is where a clinician reads
+  what happened to a reminder (PATHWAY.md: every delivery attempt shows there). A
+  failure is retried with exponential backoff and jitter; after `max_attempts` the row
+  becomes a dead letter, which an operator can retry.
+- A message about a reminder that has been resolved is not sent: the lease marks it `skipped`
+  (final) with a `delivery_skipped` history step, whatever its topic (raise, snooze end or
+  escalation), so nobody is called about what no longer needs doing. It is not an attempt:
+  nothing went out, so `delivery_attempts` and the failure counts are untouched.
 - Delivery is at least once: a sender that delivered but died before recording it delivers
   again after the lease; receivers drop duplicates by the stable `delivery_key`.
 - Messages to the coordinator about a snoozed reminder are *held*: their next attempt moves
@@ -20,14 +28,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal_column, select
+from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from pathway.delivery_history import FAILED, SKIP_REASON, history_error, record_step
 from pathway.errors import ActionRefused, InvalidData, NotFound
 from pathway.models import Delivery, DeliveryAttempt, Reminder, WebhookSubscription
 from pathway.outbox import (
@@ -36,6 +46,7 @@ from pathway.outbox import (
     DELIVERED,
     DELIVERY_STATUSES,
     PENDING,
+    SKIPPED,
 )
 from pathway.reminders import record_action
 from pathway.vocabulary import ReminderStatus
@@ -44,6 +55,11 @@ WEBHOOK = "webhook"
 EMAIL = "email"
 CHANNELS = (WEBHOOK, EMAIL)
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
+# What a lease or a recorded outcome did with a row (counts; not stored).
+HELD = "held"
+SEND = "send"
+RETRYING = "retrying"
+DEFERRED = "deferred"
 # A literal, not a bound parameter, so the planner always matches the partial index.
 _PENDING_SQL: ColumnElement[str] = literal_column(f"'{PENDING}'")
 
@@ -66,11 +82,13 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Lease:
-    """What one lease took: messages to send now, and how many were held or dead-lettered."""
+    """What one lease took: messages to send now, and how many were held, dead-lettered or
+    skipped (their reminder was resolved)."""
 
     outgoing: list[Outgoing]
     held: int
     dead: int
+    skipped: int = 0
 
 
 class OutcomeKind(StrEnum):
@@ -84,11 +102,13 @@ class OutcomeKind(StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """The outcome of sending one message; `detail` is kept with the attempt."""
+    """The outcome of sending one message; `detail` is kept with the attempt, and the
+    receiver's answer (`status_code`: HTTP status, SMTP reply code) when there was one."""
 
     delivery_id: int
     kind: OutcomeKind
     detail: str = ""
+    status_code: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,16 +140,23 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _snoozed_until(
-    session: Session, reminder_ids: set[int], now: dt.datetime
-) -> dict[int, dt.datetime]:
-    if not reminder_ids:
+@dataclass(frozen=True)
+class _ReminderState:
+    """What the lease needs to know of the reminder a message is about."""
+
+    status: str
+    snoozed_until: dt.datetime | None
+    resolution: str | None
+
+
+def _reminder_states(session: Session, rows: Iterable[Delivery]) -> dict[int, _ReminderState]:
+    ids = {r.reminder_id for r in rows if r.reminder_id is not None}
+    if not ids:
         return {}
-    query = select(Reminder.id, Reminder.snoozed_until).where(
-        Reminder.id.in_(reminder_ids), Reminder.status == ReminderStatus.SNOOZED.value,
-        Reminder.snoozed_until > now,
-    )
-    return {rid: until for rid, until in session.execute(query) if until is not None}
+    query = select(Reminder.id, Reminder.status, Reminder.snoozed_until,
+                   Reminder.resolution).where(Reminder.id.in_(ids))
+    return {rid: _ReminderState(status, until, resolution)
+            for rid, status, until, resolution in session.execute(query)}
 
 
 def _subscriptions(session: Session, rows: Iterable[Delivery]) -> dict[str, WebhookSubscription]:
@@ -140,9 +167,21 @@ def _subscriptions(session: Session, rows: Iterable[Delivery]) -> dict[str, Webh
     return {str(s.id): s for s in session.scalars(query)}
 
 
-def _attempt(session: Session, row: Delivery, *, ok: bool, detail: str, now: dt.datetime) -> None:
+def _subscription_id(row: Delivery) -> int | None:
+    return int(row.target) if row.channel == WEBHOOK and row.target.isdigit() else None
+
+
+def _attempt(session: Session, row: Delivery, *, outcome: str, detail: str, now: dt.datetime,
+             status_code: int | None = None, worker: str | None = None) -> None:
+    """Keep one attempt twice in this transaction: for the operator (`delivery_attempts`,
+    with the sender's name) and in the reminder's history, which is what a clinician reads."""
     row.attempts += 1
-    session.add(DeliveryAttempt(delivery_id=row.id, at=now, ok=ok, detail=detail[:2000]))
+    ok = outcome == DELIVERED
+    kept = f"{detail} [{worker}]" if worker else detail
+    session.add(DeliveryAttempt(delivery_id=row.id, at=now, ok=ok, detail=kept[:2000]))
+    record_step(session, row, outcome=outcome, now=now, subscription_id=_subscription_id(row),
+                attempt=row.attempts, status_code=status_code,
+                error=None if ok else history_error(detail))
 
 
 def _kill(row: Delivery, error: str) -> None:
@@ -153,12 +192,63 @@ def _kill(row: Delivery, error: str) -> None:
     row.last_error = error[:2000]
 
 
+def _skip(session: Session, row: Delivery, state: _ReminderState, now: dt.datetime) -> None:
+    """Never send a message whose reminder was resolved: final, and said in its history."""
+    row.status = SKIPPED
+    row.next_attempt_at = row.leased_until = row.leased_by = None
+    record_step(session, row, outcome=SKIPPED, now=now, subscription_id=_subscription_id(row),
+                attempt=None, status_code=None, error=None, reason=SKIP_REASON,
+                resolution=state.resolution)
+
+
+def _verdict(row: Delivery, state: _ReminderState | None, sub: WebhookSubscription | None,
+             now: dt.datetime) -> str:
+    """What a lease does with one due row: skip it (its reminder is resolved, whatever the
+    topic), hold it (a coordinator's message about a snoozed reminder), kill it (its
+    subscription is gone) or send it."""
+    if state is not None and state.status == ReminderStatus.RESOLVED.value:
+        return SKIPPED
+    if (state is not None and row.topic in COORDINATOR_TOPICS
+            and state.status == ReminderStatus.SNOOZED.value
+            and state.snoozed_until is not None and state.snoozed_until > now):
+        return HELD
+    if row.channel == WEBHOOK and (sub is None or not sub.active):
+        return DEAD
+    return SEND
+
+
+def _set_aside(session: Session, row: Delivery, verdict: str, state: _ReminderState | None,
+               now: dt.datetime) -> None:
+    """Apply a verdict other than `SEND` to its row (skip and hold come with a reminder)."""
+    if verdict == DEAD:
+        error = f"webhook subscription {row.target} is missing or inactive"
+        _attempt(session, row, outcome=DEAD, detail=error, now=now)
+        _kill(row, error)
+    elif state is not None and verdict == SKIPPED:
+        _skip(session, row, state, now)
+    elif state is not None and verdict == HELD:
+        row.next_attempt_at = state.snoozed_until  # held, not attempted
+
+
+def _take(row: Delivery, sub: WebhookSubscription | None, *, worker: str,
+          until: dt.datetime) -> Outgoing:
+    row.leased_until = until
+    row.leased_by = worker
+    row.next_attempt_at = until
+    return Outgoing(
+        id=row.id, key=row.delivery_key, topic=row.topic, channel=row.channel,
+        target=row.target, payload=dict(row.payload), attempt=row.attempts + 1,
+        reminder_id=row.reminder_id, url=sub.url if sub else None,
+        secret=sub.secret if sub else None)
+
+
 def lease_due(
     session: Session, *, now: dt.datetime, worker: str, limit: int, lease_seconds: float,
     channels: Collection[str] = CHANNELS,
 ) -> Lease:
     """Lease up to `limit` due messages on `channels` for `worker` (the caller commits at once,
-    so other senders see the lease, then sends outside the transaction)."""
+    so other senders see the lease, then sends outside the transaction). Whether a message's
+    reminder is resolved is read here, as late as the sender can look before sending."""
     query = (
         select(Delivery)
         .where(Delivery.status == _PENDING_SQL, Delivery.next_attempt_at <= now,
@@ -169,35 +259,59 @@ def lease_due(
     if _is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
-    snoozed = _snoozed_until(
-        session, {r.reminder_id for r in rows if r.reminder_id and r.topic in COORDINATOR_TOPICS},
-        now)
+    states = _reminder_states(session, rows)
     subscriptions = _subscriptions(session, rows)
     until = now + dt.timedelta(seconds=lease_seconds)
     outgoing: list[Outgoing] = []
-    held = dead = 0
+    counts: Counter[str] = Counter()
     for row in rows:
-        if row.reminder_id in snoozed and row.topic in COORDINATOR_TOPICS:
-            row.next_attempt_at = snoozed[row.reminder_id]
-            held += 1
-            continue
+        state = states.get(row.reminder_id) if row.reminder_id is not None else None
         sub = subscriptions.get(row.target) if row.channel == WEBHOOK else None
-        if row.channel == WEBHOOK and (sub is None or not sub.active):
-            error = f"webhook subscription {row.target} is missing or inactive"
-            _attempt(session, row, ok=False, detail=error, now=now)
-            _kill(row, error)
-            dead += 1
-            continue
-        row.leased_until = until
-        row.leased_by = worker
-        row.next_attempt_at = until
-        outgoing.append(Outgoing(
-            id=row.id, key=row.delivery_key, topic=row.topic, channel=row.channel,
-            target=row.target, payload=dict(row.payload), attempt=row.attempts + 1,
-            reminder_id=row.reminder_id, url=sub.url if sub else None,
-            secret=sub.secret if sub else None))
+        verdict = _verdict(row, state, sub, now)
+        counts[verdict] += 1
+        if verdict == SEND:
+            outgoing.append(_take(row, sub, worker=worker, until=until))
+        else:
+            _set_aside(session, row, verdict, state, now)
     session.flush()
-    return Lease(outgoing=outgoing, held=held, dead=dead)
+    return Lease(outgoing=outgoing, held=counts[HELD], dead=counts[DEAD],
+                 skipped=counts[SKIPPED])
+
+
+def _record(
+    session: Session, row: Delivery, outcome: Outcome, *, now: dt.datetime, worker: str,
+    policy: RetryPolicy, rng: random.Random,
+) -> str:
+    """Apply one outcome to its row; returns the count it adds to ("" for none: a failure on
+    a row whose lease passed to another sender only keeps its attempt)."""
+    ours = row.status == PENDING and row.leased_by == worker
+    if outcome.kind == OutcomeKind.DEFERRED:
+        if ours:
+            row.next_attempt_at = now + policy.delay(1, rng)
+            row.leased_until = row.leased_by = None
+        return DEFERRED
+    if outcome.kind == OutcomeKind.DELIVERED:
+        _attempt(session, row, outcome=DELIVERED, detail=outcome.detail, now=now,
+                 status_code=outcome.status_code, worker=worker)
+        if row.status != DELIVERED:  # a success still marks it delivered: it was
+            row.status = DELIVERED
+            row.delivered_at = now
+        row.next_attempt_at = row.leased_until = row.leased_by = None
+        row.last_error = None
+        return DELIVERED
+    dies = ours and (outcome.kind == OutcomeKind.REJECTED
+                     or row.attempts + 1 >= policy.max_attempts)
+    _attempt(session, row, outcome=DEAD if dies else FAILED, detail=outcome.detail, now=now,
+             status_code=outcome.status_code, worker=worker)
+    if not ours:
+        return ""
+    if dies:
+        _kill(row, outcome.detail)
+        return DEAD
+    row.next_attempt_at = now + policy.delay(row.attempts, rng)
+    row.leased_until = row.leased_by = None
+    row.last_error = outcome.detail[:2000]
+    return RETRYING
 
 
 def record_outcomes(
@@ -214,37 +328,13 @@ def record_outcomes(
     query = select(Delivery).where(Delivery.id.in_(by_id)).order_by(Delivery.id)
     if _is_postgresql(session):
         query = query.with_for_update()
-    delivered = retrying = dead = deferred = 0
+    counts: Counter[str] = Counter()
     for row in session.scalars(query):
-        outcome = by_id[row.id]
-        ours = row.status == PENDING and row.leased_by == worker
-        if outcome.kind == OutcomeKind.DEFERRED:
-            if ours:
-                row.next_attempt_at = now + policy.delay(1, rng)
-                row.leased_until = row.leased_by = None
-            deferred += 1
-            continue
-        ok = outcome.kind == OutcomeKind.DELIVERED
-        _attempt(session, row, ok=ok, detail=f"{outcome.detail} [{worker}]", now=now)
-        if ok:
-            if row.status != DELIVERED:
-                row.status = DELIVERED
-                row.delivered_at = now
-            row.next_attempt_at = row.leased_until = row.leased_by = None
-            row.last_error = None
-            delivered += 1
-        elif not ours:
-            continue
-        elif outcome.kind == OutcomeKind.REJECTED or row.attempts >= policy.max_attempts:
-            _kill(row, outcome.detail)
-            dead += 1
-        else:
-            row.next_attempt_at = now + policy.delay(row.attempts, rng)
-            row.leased_until = row.leased_by = None
-            row.last_error = outcome.detail[:2000]
-            retrying += 1
+        counts[_record(session, row, by_id[row.id], now=now, worker=worker, policy=policy,
+                       rng=rng)] += 1
     session.flush()
-    return RecordedOutcomes(delivered=delivered, retrying=retrying, dead=dead, deferred=deferred)
+    return RecordedOutcomes(delivered=counts[DELIVERED], retrying=counts[RETRYING],
+                            dead=counts[DEAD], deferred=counts[DEFERRED])
 
 
 def get_delivery(session: Session, delivery_id: int) -> Delivery:
@@ -269,6 +359,13 @@ def list_deliveries(
     return list(session.scalars(query))
 
 
+def count_by_channel(session: Session, status: str) -> list[tuple[str, int]]:
+    """How many outbox rows have `status`, per channel, by channel name (for the metrics)."""
+    query = (select(Delivery.channel, func.count()).where(Delivery.status == status)
+             .group_by(Delivery.channel))
+    return sorted((str(channel), int(n)) for channel, n in session.execute(query))
+
+
 def list_attempts(session: Session, delivery_id: int) -> list[DeliveryAttempt]:
     """Every attempt made for one outbox row, oldest first."""
     get_delivery(session, delivery_id)
@@ -283,9 +380,10 @@ def retry_delivery(
     """Send a dead letter (or a waiting row) again now, with a fresh allowance of attempts;
     its earlier attempts stay on record."""
     row = get_delivery(session, delivery_id)
-    if row.status == DELIVERED:
-        raise ActionRefused("retry", f"delivery {delivery_id}", row.status,
-                            "it was delivered already")
+    if row.status in (DELIVERED, SKIPPED):
+        why = ("it was delivered already" if row.status == DELIVERED
+               else "its reminder was resolved before it was sent")
+        raise ActionRefused("retry", f"delivery {delivery_id}", row.status, why)
     previous = row.status
     row.status = PENDING
     row.attempts = 0

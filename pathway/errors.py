@@ -76,3 +76,27 @@ class ActionRefused(PathwayError):
         self.status = status
         self.reason = reason
         super().__init__(f"cannot {action} {what} in status {status}: {reason}")
+
+
+class IdentityMismatch(PathwayError):
+    """An intake names a known MRN with other demographics than stored: nothing changes
+    (demographics change only through an explicit, audited update)."""
+
+    def __init__(self, mrn: str, fields: Sequence[str]) -> None:
+        self.mrn = mrn
+        self.fields = list(fields)
+        super().__init__(
+            f"patient {mrn} is stored with a different {' and '.join(self.fields)}; "
+            "correct the intake or update the patient's demographics first")
+
+
+class DuplicateEpisode(PathwayError):
+    """The same fracture opened twice: the patient has an open episode with the same day 0
+    and a shared level."""
+
+    def __init__(self, existing_id: int, levels: Sequence[str]) -> None:
+        self.existing_id = existing_id
+        self.levels = list(levels)
+        super().__init__(
+            f"episode {existing_id} is already open for this fracture (same day 0, "
+            f"level {', '.join(self.levels)})")

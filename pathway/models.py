@@ -439,7 +439,6 @@ class IdempotencyRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)  # purged by age (retention)
 
 
-# Set the mappers up now, not at the first ORM query: `pathway.direct` and `pathway.rows` make
-# objects without one, and an unconfigured class has no attribute machinery yet (a fresh API
-# process whose first request read its API key on the cursor failed on `key.name`).
+# Set the mappers up now, not at the first ORM query: an unconfigured class has no attribute
+# machinery yet, and a process may read rows before its first ORM query.
 configure_mappers()

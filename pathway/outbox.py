@@ -2,7 +2,8 @@
 
 Each row is one message on one channel to one target, with a stable `delivery_key` that the
 receiver uses to drop duplicates (the webhook-id header; the e-mail Message-ID). Senders in
-`scheduler/` lease rows, retry with backoff and mark dead letters.
+`scheduler/` lease rows, retry with backoff and mark dead letters. A message about a reminder
+that was resolved before it went is never sent: it ends `skipped` (see `pathway.deliveries`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from pathway import direct
 from pathway.models import Delivery, Episode, EventRecord, Reminder, User, WebhookSubscription
+from pathway.rules.after import LoggedEvent
+from pathway.store import sql
 
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
-DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
+SKIPPED = "skipped"  # its reminder was resolved before it was sent: final, never sent
+DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD, SKIPPED)
 
 
 class Topic(StrEnum):
@@ -86,8 +89,8 @@ _ANY_ACTIVE = select(exists().where(WebhookSubscription.active.is_(True)))
 
 
 def _subscriptions(session: Session) -> list[WebhookSubscription]:
-    # Most events find none: a one-value look on the driver's cursor first (`pathway.direct`).
-    if not direct.scalar(session, _ANY_ACTIVE, {}):
+    # Most events find none: a one-value look on the driver's cursor first (`pathway.store.sql`).
+    if not sql.scalar(session, _ANY_ACTIVE, {}):
         return []
     return list(session.scalars(_ACTIVE))
 
@@ -146,7 +149,7 @@ def enqueue_reminder(
     return queued
 
 
-def enqueue_event(session: Session, *, event: EventRecord, now: dt.datetime) -> None:
+def enqueue_event(session: Session, *, event: EventRecord | LoggedEvent, now: dt.datetime) -> None:
     """Queue an episode event for the webhooks subscribed to its name."""
     payload = {
         "type": Topic.EPISODE_EVENT.value,
@@ -161,3 +164,23 @@ def enqueue_event(session: Session, *, event: EventRecord, now: dt.datetime) -> 
             _queue(session, key=f"event-{event.id}-wh{sub.id}", topic=Topic.EPISODE_EVENT.value,
                    channel="webhook", target=str(sub.id), payload=payload, now=now,
                    event_id=event.id)
+
+
+_LISTENERS = select(exists().where(User.active.is_(True), User.email.is_not(None)))
+
+
+def queue_raised(session: Session, reminder_ids: list[int], now: dt.datetime) -> None:
+    """Queue the messages of newly raised reminders for whoever listens."""
+    if not reminder_ids:
+        return
+    audience = load_audience(session, [])
+    if not audience.subscriptions and not session.scalar(_LISTENERS):
+        return  # nobody listens: no message to build
+    reminders = list(session.scalars(
+        select(Reminder).where(Reminder.id.in_(reminder_ids)).order_by(Reminder.id)))
+    episodes = {e.id: e for e in session.scalars(
+        select(Episode).where(Episode.id.in_({r.episode_id for r in reminders})))}
+    audience = load_audience(session, {e.coordinator for e in episodes.values()})
+    for reminder in reminders:
+        enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
+                         topic=Topic.REMINDER_RAISED.value, now=now, audience=audience)

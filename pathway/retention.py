@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from pathway.models import IdempotencyRecord
-from pathway.rows import cast_table
+from pathway.store.tables import table_of as cast_table
 
 #: Stored responses deleted per statement (each batch its own transaction in the scheduler,
 #: so a large backlog never holds SQLite's write lock for long).

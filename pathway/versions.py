@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from pathway import direct
 from pathway.definition import PathwayDefinition, parse_definition
 from pathway.errors import Duplicate, NotFound
 from pathway.models import PathwayVersion
+from pathway.store import sql
 
 # Versions are immutable once stored, so a process-wide cache is right for one database. It is
 # keyed by the database too: a process may hold several (the simulator runs each version in a
@@ -39,7 +39,7 @@ _NEWEST = select(func.max(PathwayVersion.version))  # built once: it runs for ev
 
 def current_version(session: Session) -> int:
     """The newest stored version: what new episodes start on."""
-    newest = direct.scalar(session, _NEWEST, {})
+    newest = sql.scalar(session, _NEWEST, {})
     if newest is None:
         raise NotFound("pathway version", "any (run `pathway migrate`)")
     return int(newest)

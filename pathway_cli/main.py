@@ -92,7 +92,7 @@ def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
     result = deliver_until_idle(runtime, config, random.Random())
     print(f"deliver: leased={result.leased} delivered={result.delivered} "
           f"retrying={result.retrying} dead={result.dead} held={result.held} "
-          f"deferred={result.deferred}")
+          f"deferred={result.deferred} skipped={result.skipped}")
     return 0
 
 

@@ -87,6 +87,7 @@ class RoundResult:
     retrying: int = 0
     dead: int = 0
     deferred: int = 0
+    skipped: int = 0  # not sent: the reminder was resolved first
 
     def __add__(self, other: RoundResult) -> RoundResult:
         return RoundResult(*(getattr(self, f.name) + getattr(other, f.name)
@@ -156,19 +157,23 @@ def deliver_round(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
                                    policy=config.policy, rng=rng)
     return RoundResult(leased=len(lease.outgoing), held=lease.held,
                        delivered=recorded.delivered, retrying=recorded.retrying,
-                       dead=recorded.dead + lease.dead, deferred=recorded.deferred)
+                       dead=recorded.dead + lease.dead, deferred=recorded.deferred,
+                       skipped=lease.skipped)
 
 
 def deliver_until_idle(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
                        client: httpx.Client | None = None,
                        max_seconds: float = 300.0) -> RoundResult:
-    """Run rounds until nothing is due now (or `max_seconds` pass)."""
+    """Run rounds until nothing is due now (or `max_seconds` pass). A full batch that was
+    only held, dead-lettered or skipped moved its rows out of the due set, so the next round
+    looks further; one whose every leased message was deferred would only meet them again."""
     total = RoundResult()
     stop = time.monotonic() + max_seconds
     with _client(client) as http:
         while True:
             step = deliver_round(runtime, config, rng, http)
             total += step
-            taken = step.leased + step.held + step.dead
-            if taken < config.batch or step.deferred == step.leased or time.monotonic() > stop:
+            taken = step.leased + step.held + step.dead + step.skipped
+            stuck = step.leased > 0 and step.deferred == step.leased
+            if taken < config.batch or stuck or time.monotonic() > stop:
                 return total

@@ -26,6 +26,7 @@ from pathway.outbox import Topic
 PER_REMINDER = "per_reminder"
 DIGEST = "digest"
 EMAIL_MODES = (PER_REMINDER, DIGEST)
+SMTP_ACCEPTED = 250
 
 _LABELS = {
     Topic.REMINDER_RAISED.value: "Reminder",
@@ -121,8 +122,9 @@ def _failure(item_id: int, exc: Exception) -> Outcome:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [c for c, _ in exc.recipients.values()]
         code = min(codes) if codes else None
-    kind = OutcomeKind.REJECTED if isinstance(code, int) and code >= 500 else OutcomeKind.FAILED
-    return Outcome(item_id, kind, f"{type(exc).__name__} {code or ''}".strip())
+    code = code if isinstance(code, int) else None
+    kind = OutcomeKind.REJECTED if code is not None and code >= 500 else OutcomeKind.FAILED
+    return Outcome(item_id, kind, f"{type(exc).__name__} {code or ''}".strip(), code)
 
 
 class EmailSender:
@@ -159,6 +161,8 @@ class EmailSender:
                 except (OSError, smtplib.SMTPException) as exc:
                     outcomes += [_failure(i.id, exc) for i in group]
                     continue
+                # smtplib raises unless the server answered 250 to the message's data.
                 outcomes += [Outcome(i.id, OutcomeKind.DELIVERED,
-                                     f"SMTP accepted {message['Message-ID']}") for i in group]
+                                     f"SMTP accepted {message['Message-ID']}", SMTP_ACCEPTED)
+                             for i in group]
         return outcomes

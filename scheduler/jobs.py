@@ -181,8 +181,8 @@ def run_deliveries(runtime: Runtime, config: DeliveryConfig, rng: random.Random,
     except Exception as exc:
         _failed("deliveries", exc)
         return None
-    if result.leased or result.held or result.dead:
-        log.info("deliveries: leased=%d delivered=%d retrying=%d dead=%d held=%d deferred=%d",
-                 result.leased, result.delivered, result.retrying, result.dead, result.held,
-                 result.deferred)
+    if result.leased or result.held or result.dead or result.skipped:
+        log.info("deliveries: leased=%d delivered=%d retrying=%d dead=%d held=%d deferred=%d "
+                 "skipped=%d", result.leased, result.delivered, result.retrying, result.dead,
+                 result.held, result.deferred, result.skipped)
     return result

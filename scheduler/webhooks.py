@@ -78,9 +78,10 @@ class WebhookSender:
             response = self._client.post(item.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Outcome(item.id, OutcomeKind.FAILED, f"{type(exc).__name__}: {exc}"[:300])
-        took = f"HTTP {response.status_code} in {(time.monotonic() - started) * 1000:.0f} ms"
+        code = response.status_code
+        took = f"HTTP {code} in {(time.monotonic() - started) * 1000:.0f} ms"
         if response.is_success:
-            return Outcome(item.id, OutcomeKind.DELIVERED, took)
-        if response.status_code == 410:
-            return Outcome(item.id, OutcomeKind.REJECTED, took + " (gone)")
-        return Outcome(item.id, OutcomeKind.FAILED, took)
+            return Outcome(item.id, OutcomeKind.DELIVERED, took, code)
+        if code == 410:
+            return Outcome(item.id, OutcomeKind.REJECTED, took + " (gone)", code)
+        return Outcome(item.id, OutcomeKind.FAILED, took, code)

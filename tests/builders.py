@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from pathway.episodes import AppliedEvent, apply_event, open_episode
+from pathway.episodes import AppliedEvent, apply_event, get_episode, open_episode
 from pathway.models import Episode
 
 UTC = ZoneInfo("UTC")
@@ -39,9 +39,11 @@ def intake(**overrides: Any) -> dict[str, Any]:
 
 
 def open_at(session: Session, day: int = 0, zone: ZoneInfo = UTC, **overrides: Any) -> Episode:
-    """Open an episode (day 0 = DAY0 unless overridden) as seen on `day`."""
-    return open_episode(session, intake=intake(**overrides), actor="test", now=at(day),
-                        zone=zone)
+    """Open an episode (day 0 = DAY0 unless overridden) as seen on `day`; the ORM's object,
+    which reloads after each event (the use cases expire what the session holds)."""
+    opened = open_episode(session, intake=intake(**overrides), actor="test", now=at(day),
+                          zone=zone)
+    return get_episode(session, opened.id)
 
 
 def send(

@@ -48,3 +48,57 @@ def test_boundary_check_would_catch_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text("from fastapi import FastAPI\nimport scheduler.jobs\n")
     assert [n for _, n in _imports(sample)] == ["fastapi", "scheduler.jobs"]
+
+
+def _private_attributes(path: Path) -> list[str]:
+    """Attribute accesses `x._name` (not dunders, not on self or cls) and underscore names
+    imported from SQLAlchemy: the ways code reaches into a library's internals."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not (
+                node.attr.startswith("__") and node.attr.endswith("__")):
+            if not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}):
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [f"{path.name}:{node.lineno} {node.module}.{alias.name}"
+                      for alias in node.names if alias.name.startswith("_")]
+            if any(part.startswith("_") for part in (node.module or "").split(".")):
+                found.append(f"{path.name}:{node.lineno} {node.module}")
+    return found
+
+
+PRODUCT = sorted(p for package in ("pathway", "api", "scheduler", "pathway_cli")
+                 for p in (ROOT / package).rglob("*.py"))
+
+
+def test_no_private_attribute_of_a_library_anywhere() -> None:
+    """SQLAlchemy (and every other library) through its public API only (issue 13)."""
+    offenders = [hit for path in PRODUCT for hit in _private_attributes(path)]
+    assert offenders == []
+
+
+def test_private_attribute_check_would_catch_one(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text("from sqlalchemy.orm.loading import _instance\n"
+                      "x = col.type._cached_bind_processor(d)\nself._mine = 1\n")
+    assert _private_attributes(sample) == [
+        "bad.py:1 sqlalchemy.orm.loading._instance", "bad.py:2 ._cached_bind_processor"]
+
+
+RULES = sorted((ROOT / "pathway" / "rules").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", RULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_rules_do_no_io(path: Path) -> None:
+    """`pathway/rules/` decides from plain values: no SQL, no ORM, no store, no clock."""
+    io = ("sqlalchemy", "pathway.store", "pathway.models", "pathway.db", "pathway.versions",
+          "pathway.outbox", "sqlite3", "psycopg", "socket", "smtplib")
+    bad = [(line, name) for line, name in _imports(path) if name.startswith(io)]
+    assert bad == [], f"{path.name} does I/O: {bad}"
+
+
+def test_sql_only_in_the_store_for_the_write_path() -> None:
+    """The use cases of the transition path hold no SQL of their own."""
+    for name in ("episodes.py", "reminders.py", "scan.py", "milestones.py"):
+        names = [n for _, n in _imports(ROOT / "pathway" / name)]
+        assert not [n for n in names if n == "sqlalchemy" or n.startswith("sqlalchemy.sql")], name

@@ -76,10 +76,11 @@ def unsubscribe(subscription_id: SubscriptionId, unit: UnitDep, caller: Admin) -
 @router.get("/deliveries", response_model=DeliveryList, summary="Outbox rows (dead letters)")
 def list_deliveries(
     unit: UnitDep, caller: Outbox,
-    status: Literal["pending", "delivered", "dead"] | None = None,
+    status: Literal["pending", "delivered", "dead", "skipped"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
-    """Newest first; `status=dead` lists the dead letters."""
+    """Newest first; `status=dead` lists the dead letters, `status=skipped` the messages never
+    sent because their reminder was resolved first (final: they cannot be retried)."""
     rows = deliveries.list_deliveries(unit.session, status=status, limit=limit)
     return DeliveryList(items=[DeliveryOut.model_validate(r) for r in rows])
 

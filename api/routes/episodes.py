@@ -29,7 +29,7 @@ from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, open_episode
-from pathway.errors import InvalidData, NotFound, PreconditionFailed
+from pathway.errors import InvalidData, NotFound
 from pathway.intake import IntakeAssessment
 from pathway.permissions import Action
 from pathway.queries import Cursor, EpisodeFilter, list_episodes
@@ -57,7 +57,8 @@ def open_(intake: IntakeAssessment, unit: UnitDep, idem: Opening) -> Response:
     episode = open_episode(unit.session, intake=intake, actor=caller.actor, now=unit.now,
                            zone=unit.zone)
     log.info("episode %s opened by %s", episode.id, caller.actor)
-    return idem.reply(episode_out(episode, unit), status=201,
+    return idem.reply(episode_out(episode, unit, milestones=episode.open_milestones()),
+                      status=201,
                       headers={"Location": _location(episode.id), "ETag": etag(episode)})
 
 
@@ -110,18 +111,15 @@ def read(episode_id: EpisodeId, unit: UnitDep, caller: Reader, response: Respons
     return episode_out(episode, unit)
 
 
-def _expected_version(if_match: str | None, current: int) -> int | None:
-    """The version If-Match asks for (strong comparison), or None for no condition."""
+def _expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """The versions If-Match asks for (strong comparison), or None for no condition."""
     if if_match is None:
         return None
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags:
         return None
-    wanted = [int(t[1:-1]) for t in tags
-              if len(t) > 2 and t[0] == t[-1] == '"' and t[1:-1].isdigit() and len(t) < 14]
-    if current in wanted:
-        return current
-    raise PreconditionFailed(wanted[0] if wanted else 0, current)
+    return frozenset(int(t[1:-1]) for t in tags
+                     if len(t) > 2 and t[0] == t[-1] == '"' and t[1:-1].isdigit() and len(t) < 14)
 
 
 @router.post("/episodes/{episode_id}/events", status_code=201, response_model=EventApplied,
@@ -136,8 +134,7 @@ def send(
     """A refused transition gets 409 naming the state and the allowed events; invalid data
     gets 422 naming the field."""
     caller = idem.caller
-    episode = get_episode(unit.session, episode_id)
-    expected = _expected_version(if_match, episode.version)
+    expected = _expected_versions(if_match)
     applied = apply_event(
         unit.session, episode_id=episode_id, event=body.event, data=body.data,
         actor=caller.actor, now=unit.now, zone=unit.zone, occurred_on=body.occurred_on,
@@ -145,7 +142,8 @@ def send(
     log.info("episode %s: %s (%s -> %s) by %s", episode_id, body.event, applied.source,
              applied.target, caller.actor)
     result = EventApplied(event=event_out(applied.record),
-                          episode=episode_out(applied.episode, unit))
+                          episode=episode_out(applied.episode, unit,
+                                              milestones=applied.episode.open_milestones()))
     return idem.reply(result, status=201, headers={
         "Location": f"{_location(episode_id)}/events/{applied.record.seq}",
         "ETag": etag(applied.episode)})

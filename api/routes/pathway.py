@@ -31,8 +31,8 @@ from pathway.diagram import mermaid
 from pathway.errors import InvalidData
 from pathway.event_data import DATA_SCHEMAS
 from pathway.kpis import compute_kpis
-from pathway.machine import transitions_from
 from pathway.permissions import Action
+from pathway.rules.machine import transitions_from
 from pathway.versions import current_version, list_versions, load_definition
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 

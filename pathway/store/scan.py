@@ -1,6 +1,7 @@
 """The scan for due milestones as set-based SQL: a batch of reminders in a few statements.
 
-Same contract and same rows as `pathway.reminders.raise_due_reminders` over all episodes: the
+Same contract and same rows as the per-episode path (`pathway.reminders.raise_due_reminders`),
+and built from the same rules (`pathway.rules.alerts.scan_plan`): the
 due milestones are claimed (FOR UPDATE SKIP LOCKED on PostgreSQL, so several scheduler
 processes share the work), each raises its reminder once for (episode, kind, due date), a
 "raised" history row is kept, messages are queued for whoever listens, and the milestone's next
@@ -35,7 +36,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     literal_column,
@@ -47,12 +47,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition
-from pathway.models import Episode, Milestone, PathwayVersion, Reminder, ReminderAction, User
-from pathway.outbox import Topic, enqueue_reminder, load_audience
-from pathway.reminders import SYSTEM_ACTOR, ScanResult
-from pathway.rows import cast_table
+from pathway.models import Episode, Milestone, PathwayVersion, Reminder, ReminderAction
+from pathway.outbox import queue_raised
+from pathway.rules.alerts import ScanPlan, scan_plan
+from pathway.store.due import SYSTEM_ACTOR, ScanResult
+from pathway.store.tables import table_of as cast_table
 from pathway.versions import load_definition
-from pathway.vocabulary import MilestoneKind, MilestoneStatus, ReminderStatus
+from pathway.vocabulary import MilestoneStatus, ReminderStatus
 
 M = cast_table(Milestone)
 E = cast_table(Episode)
@@ -94,20 +95,6 @@ def _ids(ids: Sequence[int], dialect: str) -> object:
     return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
 
 
-def _heads_ups(definitions: Sequence[PathwayDefinition]) -> dict[str, str]:
-    """heads-up kind -> the overdue kind armed after it, the same in every stored version."""
-    found: dict[str, str] = {}
-    for definition in definitions:
-        for rule in definition.milestones.values():
-            heads_up = rule.heads_up_reminder
-            if heads_up is None or heads_up == rule.overdue_reminder:
-                continue
-            if found.setdefault(heads_up.value, rule.overdue_reminder.value) != (
-                    rule.overdue_reminder.value):
-                raise ValueError(f"versions disagree on what follows {heads_up.value}")
-    return found
-
-
 def _by_version_and_kind(version: ColumnElement[Any], kind: ColumnElement[Any],
                          values: dict[tuple[int, str], ColumnElement[Any]]
                          ) -> ColumnElement[Any]:
@@ -115,29 +102,35 @@ def _by_version_and_kind(version: ColumnElement[Any], kind: ColumnElement[Any],
                 else_=null())
 
 
-def _statements(definitions: Sequence[PathwayDefinition], dialect: str) -> _Statements:
+def _statements(plan: ScanPlan, dialect: str) -> _Statements:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     kind, version = M.c.next_alert_kind, E.c.pathway_version
-    heads_up = _heads_ups(definitions)
-    rules = {(d.version, k.value): (d, r) for d in definitions for k, r in d.reminders.items()}
+    heads_up = plan.heads_up_then
+    rules = plan.reminders
     now = bindparam("now", type_=R.c.raised_at.type)
-    escalate_after = {d.version: bindparam(f"escalate_{d.version}", type_=R.c.escalate_at.type)
-                      for d in definitions}
+    escalate_after = {v: bindparam(f"escalate_{v}", type_=R.c.escalate_at.type)
+                      for v in plan.escalation_days}
     rows = select(
         M.c.episode_id, M.c.id, kind,
         case((kind.in_(list(heads_up)), M.c.due_on), else_=M.c.overdue_on),
         _by_version_and_kind(version, kind, {
-            key: literal(r.priority.value) for key, (_, r) in rules.items()}),
+            key: literal(priority) for key, (priority, _r, _s, _e) in rules.items()}),
         literal(ReminderStatus.OPEN.value),
         _by_version_and_kind(version, kind, {
-            key: literal(r.rule) for key, (_, r) in rules.items()}),
+            key: literal(rule) for key, (_p, rule, _s, _e) in rules.items()}),
         _by_version_and_kind(version, kind, {
-            key: _json(list(r.seeds), dialect) for key, (_, r) in rules.items()}),
+            key: _json(seeds, dialect) for key, (_p, _r, seeds, _e) in rules.items()}),
         now,
         _by_version_and_kind(version, kind, {
-            key: escalate_after[d.version] for key, (d, r) in rules.items() if r.escalates}),
+            key: escalate_after[key[0]] for key, (_p, _r, _s, escalates) in rules.items()
+            if escalates}),
     ).select_from(M.join(E, E.c.id == M.c.episode_id)).where(_id_in(M.c.id, dialect))
-    calcitonin = M.c.kind == MilestoneKind.CALCITONIN_COURSE_END.value
+    # A notice (`ends_when_raised`) is met once its last alert is raised.
+    ends = _by_version_and_kind(version, M.c.kind, {
+        key: literal(True) for key, flag in plan.ends_when_raised.items() if flag})
+    ended = and_(ends.is_not(None), kind.not_in(list(heads_up)))
+    advance_rows = select(M.c.id).select_from(M.join(E, E.c.id == M.c.episode_id)).where(
+        _id_in(M.c.id, dialect), ended)
     return _Statements(
         insert=insert(R).from_select(
             ["episode_id", "milestone_id", "kind", "due_on", "priority", "status", "rule",
@@ -148,11 +141,11 @@ def _statements(definitions: Sequence[PathwayDefinition], dialect: str) -> _Stat
             next_alert_at=case((kind.in_(list(heads_up)), M.c.overdue_at), else_=null()),
             next_alert_kind=case({k: literal(v) for k, v in heads_up.items()}, value=kind,
                                  else_=null()),
-            # A notice, not an obligation: the course has ended once it is announced.
-            status=case((and_(calcitonin, kind.not_in(list(heads_up))),
-                         literal(MilestoneStatus.MET.value)), else_=M.c.status),
-            met_on=case((and_(calcitonin, kind.not_in(list(heads_up))), M.c.overdue_on),
-                        else_=M.c.met_on),
+            status=case((M.c.id.in_(advance_rows), literal(MilestoneStatus.MET.value)),
+                        else_=M.c.status),
+            met_on=case((M.c.id.in_(advance_rows), M.c.overdue_on), else_=M.c.met_on),
+            closed_at=case((M.c.id.in_(advance_rows), bindparam("now", type_=M.c.closed_at.type)),
+                           else_=M.c.closed_at),
         ),
         actions=ACTIONS.insert().from_select(
             ["reminder_id", "at", "actor", "action", "detail"],
@@ -167,7 +160,6 @@ def _statements(definitions: Sequence[PathwayDefinition], dialect: str) -> _Stat
 # Per database and its stored versions (immutable once stored, like `pathway.versions`).
 _built: dict[tuple[str, tuple[int, ...]], _Statements] = {}
 _VERSIONS = select(PathwayVersion.version).order_by(PathwayVersion.version)
-_LISTENERS = select(exists().where(User.active.is_(True), User.email.is_not(None)))
 
 
 def _statements_for(session: Session) -> tuple[_Statements, list[PathwayDefinition]]:
@@ -176,7 +168,7 @@ def _statements_for(session: Session) -> tuple[_Statements, list[PathwayDefiniti
     definitions = [load_definition(session, v) for v in versions]
     key = (bind.engine.url.render_as_string(), versions)
     if key not in _built:
-        _built[key] = _statements(definitions, bind.dialect.name)
+        _built[key] = _statements(scan_plan(tuple(definitions)), bind.dialect.name)
     return _built[key], definitions
 
 
@@ -205,14 +197,14 @@ def raise_due_in_bulk(session: Session, *, now: dt.datetime, limit: int = 1000) 
         if new:
             session.execute(statements.actions, {"ids": _ids(new, dialect), "at": now,
                                                  "actor": SYSTEM_ACTOR, "detail": {}})
-        session.execute(statements.advance, {"ids": ids})
+        session.execute(statements.advance, {"ids": ids, "now": now})
         attempts += len(due)
         raised += new
         due = list(session.scalars(statements.still_due, {"ids": ids, "now": now}))
         if not due:
             break
     _forget_loaded(session, claimed)
-    _queue_messages(session, raised, now)
+    queue_raised(session, raised, now)
     return ScanResult(len(claimed), len(raised), attempts - len(raised))
 
 
@@ -222,23 +214,6 @@ def _forget_loaded(session: Session, milestone_ids: list[int]) -> None:
     for loaded in list(session.identity_map.values()):  # usually empty in a scheduler's session
         if isinstance(loaded, Milestone) and loaded.id in changed:
             session.expire(loaded)
-
-
-def _queue_messages(session: Session, reminder_ids: list[int], now: dt.datetime) -> None:
-    if not reminder_ids:
-        return
-    audience = load_audience(session, [])
-    if not audience.subscriptions and not session.scalar(_LISTENERS):
-        return  # nobody listens: no message to build
-    reminders = list(session.scalars(
-        select(Reminder).where(Reminder.id.in_(reminder_ids)).order_by(Reminder.id)))
-    episodes = {e.id: e for e in session.scalars(
-        select(Episode).where(Episode.id.in_({r.episode_id for r in reminders})))}
-    audience = load_audience(session, {e.coordinator for e in episodes.values()})
-    for reminder in reminders:
-        enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
-                         topic=Topic.REMINDER_RAISED.value, now=now, audience=audience)
-
 
 
 def raise_all_due(session: Session, *, now: dt.datetime, batch: int = 1000) -> ScanResult:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from pathway.delivery_history import HISTORY_ACTIONS
+from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
 from tests.api.support import ApiHarness
+from tests.scheduler.support import SECRET, Receiver
 
 
 def _late_episodes(api: ApiHarness) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -110,3 +118,85 @@ def test_resolved_reminders_cannot_be_acted_on(api: ApiHarness) -> None:
         assert problem["state"] == "resolved"
     assert [h["action"] for h in api.client.get(url, headers=auth).json()["history"]] == [
         "raised", "resolved"]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+def _subscribed_episode(api: ApiHarness, receiver: Receiver) -> dict[str, Any]:
+    """A webhook for plan_overdue on the loopback receiver, then an episode opened on day 20
+    (its plan_overdue is raised at once: one webhook message queued)."""
+    hook = api.client.post("/v1/webhooks", json={
+        "url": receiver.url, "reminder_kinds": ["plan_overdue"], "secret": SECRET},
+        headers=api.auth("admin"))
+    assert hook.status_code == 201, hook.text
+    api.clock.to_day(20)
+    episode = api.open()
+    return next(r for r in episode["reminders"] if r["kind"] == "plan_overdue")
+
+
+def _deliver(api: ApiHarness) -> RoundResult:
+    config = DeliveryConfig.from_settings(api.runtime.settings, worker="api-test")
+    return deliver_until_idle(api.runtime, config, random.Random(3))
+
+
+def test_every_delivery_attempt_shows_in_the_reminders_history(
+    api: ApiHarness, receiver: Receiver,
+) -> None:
+    plan = _subscribed_episode(api, receiver)
+    receiver.status = 500
+    api.clock.now += dt.timedelta(minutes=1)
+    assert _deliver(api).retrying == 1
+    receiver.status = 200
+    api.clock.now += dt.timedelta(minutes=5)
+    assert _deliver(api).delivered == 1
+
+    body = api.client.get(f"/v1/reminders/{plan['id']}", headers=api.auth("coordinator")).json()
+    steps = [h for h in body["history"] if h["action"].startswith("delivery_")]
+    assert [(h["action"], h["detail"]["channel"], h["detail"]["status_code"],
+             h["detail"]["attempt"]) for h in steps] == [
+        ("delivery_failed", "webhook", 500, 1), ("delivery_delivered", "webhook", 200, 2)]
+    assert steps[0]["detail"]["error"].startswith("HTTP 500")
+    assert steps[1]["detail"]["error"] is None
+    assert steps[1]["at"] > steps[0]["at"] and all(h["actor"] == "system:scheduler"
+                                                   for h in steps)
+
+
+def test_a_reminder_resolved_before_delivery_shows_its_delivery_skipped(
+    api: ApiHarness, receiver: Receiver,
+) -> None:
+    plan = _subscribed_episode(api, receiver)
+    episode_id = plan["episode_id"]
+    assert api.send(episode_id, "start_conservative_care", 20).status_code == 201
+    api.clock.now += dt.timedelta(minutes=1)
+    assert _deliver(api).skipped == 1
+    assert receiver.requests == 0
+
+    auth = api.auth("admin")
+    history = api.client.get(f"/v1/reminders/{plan['id']}", headers=auth).json()["history"]
+    assert [h["action"] for h in history] == ["raised", "resolved", "delivery_skipped"]
+    assert history[2]["detail"]["reason"] == "reminder resolved"
+    skipped = api.client.get("/v1/deliveries?status=skipped", headers=auth).json()["items"]
+    assert [(d["reminder_id"], d["status"], d["attempts"]) for d in skipped] == [
+        (plan["id"], "skipped", 0)]
+    retry = api.client.post(f"/v1/deliveries/{skipped[0]['id']}/retry", headers=auth)
+    assert retry.status_code == 409 and retry.json()["state"] == "skipped"
+    metrics = api.client.get("/metrics", headers=auth).text
+    assert 'pathway_deliveries_skipped_total{channel="webhook"} 1' in metrics
+
+
+def test_the_schema_documents_the_delivery_steps_and_the_skipped_status(
+    api: ApiHarness,
+) -> None:
+    schema = api.client.get("/openapi.json").json()
+    action = schema["components"]["schemas"]["ReminderActionOut"]["properties"]["action"]
+    assert all(f"`{name}`" in action["description"] for name in HISTORY_ACTIONS)
+    assert set(HISTORY_ACTIONS) == {"delivery_delivered", "delivery_failed", "delivery_dead",
+                                    "delivery_skipped"}
+    [listing] = [p for p in schema["paths"]["/v1/deliveries"]["get"]["parameters"]
+                 if p["name"] == "status"]
+    assert "skipped" in str(listing["schema"])

@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from api.dashboard import kpi_pages, worklist
 from pathway.db import transaction
+from pathway.definition import builtin_definition, parse_definition
 from pathway.kpis import compute_kpis, monthly_kpis
 from pathway.models import Delivery, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, PENDING
-from tests.builders import DAY0, open_at, send
+from pathway.versions import add_version
+from tests.builders import DAY0, at, open_at, send
 from tests.dashboard.conftest import Board
 from tests.dashboard.support import login, post_form
 
@@ -309,3 +311,19 @@ def test_pathway_page_draws_the_machine_with_windows_and_seeds(board: Board) -> 
     assert "'unsafe-inline'" in response.headers["content-security-policy"].split(
         "style-src", 1)[1].split(";")[0]
     assert "script-src 'self';" in response.headers["content-security-policy"]
+
+
+def test_pathway_page_shows_the_definition(board: Board) -> None:
+    """The fields of a definition shown to people rather than read by the rules: a version
+    that changes them shows the change (tests/pathway/rules/test_definition_fields.py)."""
+    data = builtin_definition(1).as_data()
+    data.update(version=2, title="Spine pathway, version 2 (test)", site_note="Local note 42.")
+    data["milestones"]["followup_imaging"].update(seeds=["seed-xyz"], rule="Image by week 9.")
+    with transaction(board.db.sessions) as session:
+        add_version(session, definition=parse_definition(data), note="test", now=at(20))
+    login(board.client)
+    html = board.client.get("/pathway?version=2").text
+    for shown in ("Spine pathway, version 2 (test)", "Local note 42.", "seed-xyz",
+                  "Image by week 9."):
+        assert shown in html
+    assert "Image by week 9." not in board.client.get("/pathway?version=1").text

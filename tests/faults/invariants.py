@@ -23,8 +23,8 @@ from typing import TypeVar
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from pathway.definition import builtin_definition
 from pathway.episodes import replay
-from pathway.milestones import WATCHED_BY_STATE
 from pathway.models import (
     Base,
     Delivery,
@@ -36,10 +36,13 @@ from pathway.models import (
     WebhookSubscription,
 )
 from pathway.outbox import Topic
+from pathway.rules.table import table_of
 from pathway.vocabulary import MilestoneStatus, ReminderKind, ReminderStatus
 from tests.faults.workload import Outcome
 
 Row = TypeVar("Row")
+#: Version 1's milestone watching each state (the suites run on version 1).
+WATCHED_BY_STATE = table_of(builtin_definition(1)).watched_by_state
 TRACK_KINDS = frozenset(k.value for k in WATCHED_BY_STATE.values())
 UNRESOLVED = frozenset({ReminderStatus.OPEN.value, ReminderStatus.ACKNOWLEDGED.value,
                         ReminderStatus.SNOOZED.value})

@@ -7,9 +7,13 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from pathway.episodes import apply_event, get_episode
-from pathway.errors import Conflict
+from pathway.episodes import apply_event, get_episode, load_snapshot
+from pathway.errors import Conflict, PreconditionFailed
+from pathway.event_data import validate_event_data
 from pathway.models import EventRecord
+from pathway.rules.decide import decide_event
+from pathway.store import episodes as store
+from pathway.versions import load_definition
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import TestDatabase
 
@@ -57,22 +61,36 @@ def test_concurrent_events_one_wins_one_conflicts(pg_db: TestDatabase) -> None:
             (1, "open_episode", "test"), (2, "start_conservative_care", "first")]
 
 
-def test_stale_session_gets_conflict_on_sqlite_too(sqlite_db: TestDatabase) -> None:
+def test_a_stale_snapshot_gets_conflict_and_writes_nothing(sqlite_db: TestDatabase) -> None:
+    """The store claims the version the snapshot was loaded at; once another writer has moved
+    the episode on, the claim fails before anything is written."""
     with sqlite_db.sessions.begin() as s:
         episode_id = open_at(s).id
-    stale = sqlite_db.sessions()
-    loaded = get_episode(stale, episode_id)  # held, so the session keeps the stale row
-    stale.commit()  # end its transaction (SQLite takes the write lock at BEGIN IMMEDIATE)
+    with sqlite_db.sessions.begin() as s:
+        stale = load_snapshot(s, episode_id)
     with sqlite_db.sessions.begin() as s:
         apply_event(s, episode_id=episode_id, event="start_conservative_care", data={},
                     actor="winner", now=at(1), zone=UTC)
-    with pytest.raises(Conflict):
-        apply_event(stale, episode_id=episode_id, event="close", data={"reason": "withdrawn"},
-                    actor="loser", now=at(1), zone=UTC)
-    stale.rollback()
-    assert loaded.version == 2  # reloaded after the rollback: the winner's version
-    stale.close()
+    with sqlite_db.sessions.begin() as s:
+        definition = load_definition(s, stale.pathway_version)
+        changes = decide_event(stale, definition, event="close",
+                               payload=validate_event_data("close", {"reason": "withdrawn"}),
+                               occurred_on=DAY0, now=at(1), zone=UTC, actor="loser")
+        with pytest.raises(Conflict):
+            store.apply(s, stale.id, stale.version, changes)
     with sqlite_db.sessions() as s:
         names = s.scalars(select(EventRecord.name).where(EventRecord.episode_id == episode_id)
                           .order_by(EventRecord.seq)).all()
         assert names == ["open_episode", "start_conservative_care"]
+        assert load_snapshot(s, episode_id).state == "conservative_care"
+
+
+def test_a_stale_if_match_is_refused(sqlite_db: TestDatabase) -> None:
+    with sqlite_db.sessions.begin() as s:
+        episode_id = open_at(s).id
+        apply_event(s, episode_id=episode_id, event="start_conservative_care", data={},
+                    actor="winner", now=at(1), zone=UTC, expected_version=1)
+    with sqlite_db.sessions.begin() as s, pytest.raises(PreconditionFailed) as refused:
+        apply_event(s, episode_id=episode_id, event="close", data={"reason": "withdrawn"},
+                    actor="loser", now=at(1), zone=UTC, expected_version={1})
+    assert (refused.value.expected, refused.value.actual) == (1, 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from pathway.diagram import mermaid, transitions
-from pathway.machine import transitions_from
+from pathway.rules.machine import transitions_from
 from pathway.vocabulary import CareState, TransitionEvent
 
 
@@ -23,5 +23,5 @@ def test_guards_initial_and_final_are_marked() -> None:
     assert text.splitlines()[:2] == ["stateDiagram-v2", "    [*] --> assessed"]
     assert "    closed --> [*]" in text
     assert "record_reassessment (unless symptoms_resolved)" in text
-    assert "start_conservative_care (if may_start_conservative_care)" in text
+    assert "start_conservative_care (if red_flags_excluded)" in text
     assert "class augmentation_referral,surgical_referral,oncology_referral,resolved,closed" in text

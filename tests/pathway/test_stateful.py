@@ -13,12 +13,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy.orm import Session
 
+from pathway.definition import builtin_definition
 from pathway.episodes import allowed_now, apply_event, get_episode, replay
 from pathway.errors import InvalidData, TransitionRefused
-from pathway.milestones import WATCHED_BY_STATE, all_milestones, open_milestones
+from pathway.milestones import all_milestones, open_milestones
+from pathway.rules.table import table_of
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import DatabaseFactory
+
+WATCHED_BY_STATE = table_of(builtin_definition(1)).watched_by_state
 
 _factory = DatabaseFactory(Path(tempfile.mkdtemp(prefix="pathway-stateful-")))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pathway.errors import TransitionRefused
-from pathway.machine import CareTrack, allowed_events, fire
+from pathway.rules.guards import Track as CareTrack
+from pathway.rules.machine import allowed_events, fire
 from pathway.vocabulary import CareState, TransitionEvent
 
 NON_FINAL = ["assessed", "pathologic_workup", "conservative_care", "reassessed", "imaged"]
@@ -79,10 +80,8 @@ def test_pair(state: str, event: str, variant: str) -> None:
             fire(track, event, _data(event, variant))
         assert refused.value.state == state
         assert event not in refused.value.allowed
-        assert track.state == state
     else:
         assert fire(track, event, _data(event, variant)) == expected
-        assert track.state == expected
 
 
 @pytest.mark.parametrize("state", [s.value for s in CareState])
@@ -119,4 +118,34 @@ def test_referral_requires_reason_from_vocabulary(event: str) -> None:
         track = _track("conservative_care")
         with pytest.raises(TransitionRefused):
             fire(track, event, data)
-        assert track.state == "conservative_care"
+
+
+FACTS = {"record_therapy", "decline_therapy", "record_neuro_change", "record_symptom_change",
+         "record_contact"}
+
+
+@pytest.mark.parametrize("state", NON_FINAL)
+@pytest.mark.parametrize(("neuro", "instability", "cord"),
+                         [(False, False, False), (True, True, False), (True, False, True)])
+def test_surgical_only_offers_only_surgery_and_close(state: str, neuro: bool,
+                                                      instability: bool, cord: bool) -> None:
+    """PATHWAY.md: a deficit, instability or cord compression accepts only refer_surgery and
+    close of the fracture-care events (facts are still recorded)."""
+    track = CareTrack(state, neuro, instability, cord, False)
+    assert set(allowed_events(track)) == {"refer_surgery", "close"} | FACTS
+    for (event, variant), sources in TABLE.items():
+        if event in {"refer_surgery", "close"} or state not in sources:
+            continue
+        with pytest.raises(TransitionRefused) as refused:
+            fire(track, event, _data(event, variant))
+        assert "only surgical referral" in str(refused.value.reason)
+        assert refused.value.allowed[:2] == ["refer_surgery", "close"]
+    assert fire(track, "refer_surgery", {"reason": "neurological_deficit"}) == (
+        "surgical_referral")
+    assert fire(track, "close", {"reason": "withdrawn"}) == "closed"
+
+
+def test_a_guard_on_data_explains_itself() -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        fire(_track("imaged"), "review_augmentation", {"decision": "maybe"})
+    assert refused.value.reason == "the decision is not refer"

@@ -1,0 +1,93 @@
+"""The write statements of the transition path, each built once per shape.
+
+A shape is the set of columns written (and, for multi-row inserts, the number of rows), so a
+statement is compiled once per dialect and shape (`pathway.store.sql.compiled`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import Insert, Table, Update, bindparam, insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pathway.store.tables import EPISODES, MILESTONES, REMINDERS
+from pathway.vocabulary import ReminderStatus
+
+OPEN_STATUSES = (ReminderStatus.OPEN.value, ReminderStatus.SNOOZED.value,
+                 ReminderStatus.ACKNOWLEDGED.value)
+_R = REMINDERS.c
+
+
+@functools.cache
+def insert_rows(table: Table, keys: tuple[str, ...], count: int, returning: str) -> Insert:
+    """INSERT of `count` rows of `keys` (parameters `{key}_{i}`), returning `returning`'s
+    columns (comma-separated names)."""
+    values = [{k: bindparam(f"{k}_{i}", type_=table.c[k].type) for k in keys}
+              for i in range(count)]
+    return insert(table).values(values).returning(*(table.c[c] for c in returning.split(",")))
+
+
+@functools.cache
+def update_by_id(table: Table, keys: frozenset[str]) -> Update:
+    """UPDATE one row by id (`row_id`)."""
+    return (update(table).where(table.c.id == bindparam("row_id"))
+            .values({k: bindparam(k, type_=table.c[k].type) for k in sorted(keys)}))
+
+
+@functools.cache
+def claim_episode(keys: frozenset[str]) -> Update:
+    """UPDATE an episode only if it is still at the version it was loaded at."""
+    return (update(EPISODES)
+            .where(EPISODES.c.id == bindparam("row_id"),
+                   EPISODES.c.version == bindparam("old_version"))
+            .values({k: bindparam(k, type_=EPISODES.c[k].type) for k in sorted(keys)}))
+
+
+_CLOSE_VALUES = {k: bindparam(k, type_=MILESTONES.c[k].type)
+                 for k in ("status", "met_on", "closed_at")}
+#: Close a milestone whose alert is as it was loaded (the usual case: nothing raised since).
+CLOSE_UNCHANGED = (update(MILESTONES)
+                   .where(MILESTONES.c.id == bindparam("row_id"),
+                          MILESTONES.c.next_alert_at.is_not_distinct_from(
+                              bindparam("loaded_alert_at", type_=MILESTONES.c.next_alert_at.type)))
+                   .values(next_alert_at=None, next_alert_kind=None, **_CLOSE_VALUES))
+CLOSE = (update(MILESTONES).where(MILESTONES.c.id == bindparam("row_id"))
+         .values(next_alert_at=None, next_alert_kind=None, **_CLOSE_VALUES))
+
+_RESOLVED = {"status": ReminderStatus.RESOLVED.value,
+             "resolved_at": bindparam("now", type_=_R.resolved_at.type),
+             "resolution": bindparam("resolution"), "escalate_at": None}
+_STILL_OPEN = or_(*(_R.status == s for s in OPEN_STATUSES))
+RESOLVE_OF_MILESTONE = (update(REMINDERS)
+                        .where(_R.episode_id == bindparam("episode_id"),
+                               _R.milestone_id == bindparam("milestone_id"), _STILL_OPEN)
+                        .values(**_RESOLVED).returning(_R.id))
+
+
+@functools.cache
+def resolve_of_kinds(kinds: tuple[str, ...] | None) -> Update:
+    """Resolve an episode's open reminders of `kinds` (all when None), returning their ids."""
+    where = [_R.episode_id == bindparam("episode_id"), _STILL_OPEN]
+    if kinds is not None:
+        where.append(or_(*(_R.kind == k for k in kinds)))
+    return update(REMINDERS).where(*where).values(**_RESOLVED).returning(_R.id)
+
+
+_REMINDER_KEYS = ("episode_id", "milestone_id", "kind", "due_on", "priority", "status", "rule",
+                  "seeds", "raised_at", "escalate_at")
+
+
+@functools.cache
+def raise_reminders(dialect: str, count: int) -> Insert:
+    """INSERT `count` reminders, ignoring those already raised for (episode, kind, due
+    date): exactly once however many processes raise them."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = [{k: bindparam(f"{k}_{i}", type_=_R[k].type) for k in _REMINDER_KEYS}
+              for i in range(count)]
+    return (make(REMINDERS).values(values)
+            .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
+            .returning(_R.id))
+
+
+REMINDER_KEYS = _REMINDER_KEYS
