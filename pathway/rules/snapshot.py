@@ -11,7 +11,8 @@ from pathway.vocabulary import MilestoneStatus
 
 @dataclass(frozen=True, slots=True)
 class MilestoneSnapshot:
-    """One milestone row."""
+    """One milestone row (fields in the table's column order: the store builds snapshots
+    from rows by position, tests/pathway/test_store.py checks the order)."""
 
     id: int
     episode_id: int
@@ -24,8 +25,8 @@ class MilestoneSnapshot:
     overdue_at: dt.datetime
     next_alert_at: dt.datetime | None
     next_alert_kind: str | None
-    met_on: dt.date | None
     created_at: dt.datetime
+    met_on: dt.date | None
     closed_at: dt.datetime | None
     first_of_kind: bool
 
@@ -73,6 +74,8 @@ class EpisodeSnapshot:
     patient: PatientSnapshot
     milestones: tuple[MilestoneSnapshot, ...] = ()
     latest_imaging_on: dt.date | None = None
+    #: Whether a reminder raised by an event (not by a milestone) is open.
+    open_unattached: bool = True
 
     def open_milestones(self) -> list[MilestoneSnapshot]:
         """The open milestones, soonest overdue first."""

@@ -96,8 +96,11 @@ class Work:
                                          due_days=due_days))
 
     def resolve(self, kinds: tuple[str, ...], resolution: str) -> None:
-        """Resolve the episode's open reminders of `kinds` (none: nothing)."""
-        if kinds:
+        """Resolve the episode's open reminders of `kinds` (none: nothing). Kinds that only
+        events raise, when the snapshot says none of those is open, need no look."""
+        if not kinds:
+            return
+        if self.snapshot.open_unattached or not set(kinds) <= self.table.event_raised:
             self.resolved.append(ResolveKinds(kinds, resolution))
 
     def raise_due(self) -> None:

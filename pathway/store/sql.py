@@ -144,6 +144,18 @@ def inserted_id(session: Session, statement: ClauseElement, values: Mapping[str,
 
 
 @functools.cache
+def result_processors(statement: Select[Any], dialect: Dialect) -> tuple[Processor, ...]:
+    """Each selected column's result processor for `dialect` (None: the value as it comes)."""
+    return _result_processors(statement, dialect)
+
+
+def processed(processors: Sequence[Processor], values: Sequence[Any]) -> list[Any]:
+    """`values` through their processors."""
+    return [value if proc is None or value is None else proc(value)
+            for proc, value in zip(processors, values, strict=True)]
+
+
+@functools.cache
 def _result_processors(statement: Select[Any], dialect: Dialect) -> tuple[Processor, ...]:
     columns: Sequence[ColumnElement[Any]] = list(statement.selected_columns)
     return tuple(c.type.result_processor(dialect, None) for c in columns)
