@@ -102,17 +102,15 @@ def _by_version_and_kind(version: ColumnElement[Any], kind: ColumnElement[Any],
                 else_=null())
 
 
-def _statements(plan: ScanPlan, dialect: str) -> _Statements:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _reminder_rows(plan: ScanPlan, dialect: str) -> Select[Any]:
+    """The reminders a batch of due milestones raises, each kind's rule inlined."""
     kind, version = M.c.next_alert_kind, E.c.pathway_version
-    heads_up = plan.heads_up_then
     rules = plan.reminders
-    now = bindparam("now", type_=R.c.raised_at.type)
     escalate_after = {v: bindparam(f"escalate_{v}", type_=R.c.escalate_at.type)
                       for v in plan.escalation_days}
-    rows = select(
+    return select(
         M.c.episode_id, M.c.id, kind,
-        case((kind.in_(list(heads_up)), M.c.due_on), else_=M.c.overdue_on),
+        case((kind.in_(list(plan.heads_up_then)), M.c.due_on), else_=M.c.overdue_on),
         _by_version_and_kind(version, kind, {
             key: literal(priority) for key, (priority, _r, _s, _e) in rules.items()}),
         literal(ReminderStatus.OPEN.value),
@@ -120,33 +118,41 @@ def _statements(plan: ScanPlan, dialect: str) -> _Statements:
             key: literal(rule) for key, (_p, rule, _s, _e) in rules.items()}),
         _by_version_and_kind(version, kind, {
             key: _json(seeds, dialect) for key, (_p, _r, seeds, _e) in rules.items()}),
-        now,
+        bindparam("now", type_=R.c.raised_at.type),
         _by_version_and_kind(version, kind, {
             key: escalate_after[key[0]] for key, (_p, _r, _s, escalates) in rules.items()
             if escalates}),
     ).select_from(M.join(E, E.c.id == M.c.episode_id)).where(_id_in(M.c.id, dialect))
-    # A notice (`ends_when_raised`) is met once its last alert is raised.
-    ends = _by_version_and_kind(version, M.c.kind, {
+
+
+def _advance(plan: ScanPlan, dialect: str) -> Update:
+    """Arm each milestone's next alert (the overdue after a heads-up) or none; a notice
+    (`ends_when_raised`) is met once its last alert is raised."""
+    kind, heads_up = M.c.next_alert_kind, plan.heads_up_then
+    ends = _by_version_and_kind(E.c.pathway_version, M.c.kind, {
         key: literal(True) for key, flag in plan.ends_when_raised.items() if flag})
-    ended = and_(ends.is_not(None), kind.not_in(list(heads_up)))
-    advance_rows = select(M.c.id).select_from(M.join(E, E.c.id == M.c.episode_id)).where(
-        _id_in(M.c.id, dialect), ended)
+    ended = M.c.id.in_(select(M.c.id).select_from(M.join(E, E.c.id == M.c.episode_id)).where(
+        _id_in(M.c.id, dialect), ends.is_not(None), kind.not_in(list(heads_up))))
+    return M.update().where(_id_in(M.c.id, dialect)).values(
+        next_alert_at=case((kind.in_(list(heads_up)), M.c.overdue_at), else_=null()),
+        next_alert_kind=case({k: literal(v) for k, v in heads_up.items()}, value=kind,
+                             else_=null()),
+        status=case((ended, literal(MilestoneStatus.MET.value)), else_=M.c.status),
+        met_on=case((ended, M.c.overdue_on), else_=M.c.met_on),
+        closed_at=case((ended, bindparam("now", type_=M.c.closed_at.type)),
+                       else_=M.c.closed_at),
+    )
+
+
+def _statements(plan: ScanPlan, dialect: str) -> _Statements:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return _Statements(
         insert=insert(R).from_select(
             ["episode_id", "milestone_id", "kind", "due_on", "priority", "status", "rule",
-             "seeds", "raised_at", "escalate_at"], rows)
+             "seeds", "raised_at", "escalate_at"], _reminder_rows(plan, dialect))
         .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
         .returning(R.c.id),
-        advance=M.update().where(_id_in(M.c.id, dialect)).values(
-            next_alert_at=case((kind.in_(list(heads_up)), M.c.overdue_at), else_=null()),
-            next_alert_kind=case({k: literal(v) for k, v in heads_up.items()}, value=kind,
-                                 else_=null()),
-            status=case((M.c.id.in_(advance_rows), literal(MilestoneStatus.MET.value)),
-                        else_=M.c.status),
-            met_on=case((M.c.id.in_(advance_rows), M.c.overdue_on), else_=M.c.met_on),
-            closed_at=case((M.c.id.in_(advance_rows), bindparam("now", type_=M.c.closed_at.type)),
-                           else_=M.c.closed_at),
-        ),
+        advance=_advance(plan, dialect),
         actions=ACTIONS.insert().from_select(
             ["reminder_id", "at", "actor", "action", "detail"],
             select(R.c.id, bindparam("at", type_=R.c.raised_at.type), bindparam("actor"),
