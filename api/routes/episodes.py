@@ -52,7 +52,14 @@ def _location(episode_id: int) -> str:
 @router.post("/episodes", status_code=201, response_model=EpisodeOut,
              responses=problems(409), summary="Open an episode from an intake assessment")
 def open_(intake: IntakeAssessment, unit: UnitDep, idem: Opening) -> Response:
-    """Opens an episode in `assessed`; whatever is already overdue is raised at once."""
+    """Opens an episode in `assessed`; whatever is already overdue is raised at once.
+
+    A known MRN must come with the name and birth date stored for it (either may be left
+    out; case and spacing of the name do not matter): a difference is refused with 409
+    `identity-mismatch`, naming the `fields`. The same fracture again (same patient, same
+    `identified_on`, a shared level, that episode not closed) is refused with 409
+    `duplicate-episode`, naming `existing_episode` and the shared `levels`. A later
+    fracture of the same patient is a new episode of the same patient."""
     caller = idem.caller
     episode = open_episode(unit.session, intake=intake, actor=caller.actor, now=unit.now,
                            zone=unit.zone)
