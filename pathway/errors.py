@@ -87,7 +87,7 @@ class IdentityMismatch(PathwayError):
         self.fields = list(fields)
         super().__init__(
             f"patient {mrn} is stored with a different {' and '.join(self.fields)}; "
-            "correct the intake or update the patient's demographics first")
+            "correct the intake (stored demographics change only by an explicit, audited update)")
 
 
 class DuplicateEpisode(PathwayError):

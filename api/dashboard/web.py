@@ -125,6 +125,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["label"] = label
+    env.filters["trigger"] = trigger
     env.globals["Action"] = Action
     return Jinja2Templates(env=env)
 
@@ -132,6 +133,17 @@ def make_templates() -> Jinja2Templates:
 def label(value: object) -> str:
     """A vocabulary name for people: `conservative_care` -> `conservative care`."""
     return str(value).replace("_", " ") if value is not None else ""
+
+
+def trigger(value: str) -> str:
+    """A definition's trigger for people: `record_therapy:calcitonin` -> `record therapy
+    (calcitonin)`, `open_episode` -> `opening`, `enter:imaged` -> `entering imaged`."""
+    name, _, qualifier = value.partition(":")
+    if name == "open_episode":
+        return "opening"
+    if name == "enter":
+        return f"entering {label(qualifier)}"
+    return f"{label(name)} ({label(qualifier)})" if qualifier else label(name)
 
 
 def dashboard(request: Request) -> Dashboard:
