@@ -3,7 +3,7 @@
 # PostgreSQL on loopback and makes sure Debian's Chromium is there for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh dev
+scripts/install.sh dev,bench  # the bench extra: SpiffWorkflow, for tests/bench
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests" >&2
   export DEBIAN_FRONTEND=noninteractive
