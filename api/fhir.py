@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 
 from pathway.milestones import all_milestones
 from pathway.models import Episode, EventRecord, Milestone, TherapyRecord
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import (
     Agent,
     CareState,

@@ -5,8 +5,8 @@ the route does anything (so a concurrent request with the same key waits on it, 
 and filled with the response when the route succeeds. An error rolls the placeholder back with
 everything else, so a failed request may be retried with the same key. Keys are per caller.
 The same key with another body, method or path gets 422. A key and its response are kept for
-`Settings.idempotency_retention_hours` (24), then deleted by the scheduler (`pathway.retention`):
-after that the same key is a new request.
+`Settings.idempotency_retention_hours` (24), then deleted by the scheduler
+(`pathway.store.retention`): after that the same key is a new request.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from pathway.store import episodes as store
 from pathway.store import openings, snapshots
 from pathway.store.held import refresh_held
 from pathway.store.reads import event_log
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import CareState, Fact, TransitionEvent
 
 MAX_ID = 2**63

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from pathway.models import Delivery, Episode, Reminder, ReminderAction
 from pathway.outbox import COORDINATOR_TOPICS, PENDING, Topic, enqueue_reminder
 from pathway.reminders import SYSTEM_ACTOR, record_action
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import ReminderStatus
 
 SNOOZE_ENDED = "snooze_ended"

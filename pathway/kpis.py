@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session
 from pathway.clock import local_day
 from pathway.definition import PathwayDefinition
 from pathway.models import Day, Episode, EventRecord, Milestone, PathwayVersion, Reminder
-from pathway.versions import current_version, load_definition
+from pathway.store.versions import current_version, load_definition
 from pathway.vocabulary import (
     CloseReason,
     ContactKind,

@@ -18,7 +18,7 @@ from pathway.clock import day_start, local_day
 from pathway.errors import ActionRefused, InvalidData, NotFound
 from pathway.models import Episode, Reminder, ReminderAction
 from pathway.reminders import record_action
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import Priority, ReminderStatus
 
 MAX_SNOOZE_DAYS = 365

@@ -23,7 +23,7 @@ from pathway.store.due import SYSTEM_ACTOR, ScanResult
 from pathway.store.held import refresh_held
 from pathway.store.reads import ReminderRow, open_reminders
 from pathway.store.statements import OPEN_STATUSES
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 
 __all__ = ["OPEN_STATUSES", "SYSTEM_ACTOR", "ScanResult", "open_of_episode",
            "raise_due_reminders", "record_action"]

@@ -28,9 +28,9 @@ from pathway.errors import TransitionRefused
 from pathway.escalation import escalate_due
 from pathway.kpis import KpiReport, compute_kpis
 from pathway.models import Reminder
-from pathway.queries import count_by_state
 from pathway.scan import raise_all_due
-from pathway.versions import add_version, current_version, load_definition
+from pathway.store.versions import add_version, current_version, load_definition
+from pathway.store.worklist import count_by_state
 
 ACTOR = "simulation"
 ESCALATION_BATCH = 500

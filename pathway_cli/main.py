@@ -25,7 +25,7 @@ from pathway.errors import PathwayError
 from pathway.models import Episode, User
 from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
-from pathway.versions import add_version
+from pathway.store.versions import add_version
 from pathway_cli import simulate
 from pathway_cli.schema import alembic_config
 from scheduler.delivery import DeliveryConfig, deliver_until_idle

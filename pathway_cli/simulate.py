@@ -24,7 +24,7 @@ from pathway.definition import PathwayDefinition, builtin_definition, parse_defi
 from pathway.errors import InvalidData, NotFound
 from pathway.settings import Settings
 from pathway.simulate import SimulationResult, side_by_side, simulate
-from pathway.versions import current_version, load_definition
+from pathway.store.versions import current_version, load_definition
 from pathway_cli.schema import upgrade
 
 BAR = 30

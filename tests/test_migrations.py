@@ -20,7 +20,7 @@ from pathway.kpis import compute_kpis
 from pathway.models import Episode, Milestone, PathwayVersion, Patient
 from pathway.scan import raise_all_due
 from pathway.store.tables import table_of as cast_table
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import MilestoneKind
 from pathway_cli.schema import alembic_config
 from tests.builders import open_at

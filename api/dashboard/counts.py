@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from pathway.queries import count_by_state, count_open_reminders_by_kind
+from pathway.store.worklist import count_by_state, count_open_reminders_by_kind
 
 
 @dataclass(frozen=True)

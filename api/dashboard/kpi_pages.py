@@ -14,8 +14,8 @@ from api.dashboard.event_forms import parse_date
 from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, render
 from pathway.errors import InvalidData
 from pathway.kpis import KpiReport, MonthlyKpis, compute_kpis, kpis_with_trend, monthly_kpis
-from pathway.queries import list_coordinators
-from pathway.versions import current_version, load_definition
+from pathway.store.versions import current_version, load_definition
+from pathway.store.worklist import list_coordinators
 
 router = APIRouter()
 DEFAULT_DAYS = 365

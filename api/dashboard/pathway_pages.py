@@ -11,7 +11,7 @@ from api.dashboard.security import DIAGRAM_CSP
 from api.dashboard.web import AdminDep, DashboardDep, DbDep, ViewerDep, render
 from pathway.access import list_api_keys, list_users
 from pathway.diagram import mermaid, transitions
-from pathway.versions import current_version, list_versions, load_definition
+from pathway.store.versions import current_version, list_versions, load_definition
 
 router = APIRouter()
 

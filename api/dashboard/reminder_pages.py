@@ -35,7 +35,6 @@ from pathway.db import transaction
 from pathway.deliveries import list_deliveries, retry_delivery
 from pathway.errors import PathwayError
 from pathway.outbox import DEAD
-from pathway.queries import episodes_by_id
 from pathway.reminder_actions import (
     ReminderCursor,
     ReminderFilter,
@@ -44,6 +43,7 @@ from pathway.reminder_actions import (
     list_reminders,
     snooze,
 )
+from pathway.store.worklist import episodes_by_id
 from pathway.vocabulary import Priority, ReminderKind
 
 router = APIRouter()

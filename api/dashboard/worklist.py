@@ -13,7 +13,7 @@ from starlette.responses import Response
 from api.dashboard.web import DashboardDep, DbDep, ViewerDep, render
 from pathway.clock import local_day
 from pathway.models import Episode, Reminder
-from pathway.queries import (
+from pathway.store.worklist import (
     Cursor,
     EpisodeFilter,
     list_coordinators,

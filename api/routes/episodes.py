@@ -32,7 +32,7 @@ from pathway.episodes import apply_event, get_episode, history, open_episode
 from pathway.errors import InvalidData, NotFound
 from pathway.intake import IntakeAssessment
 from pathway.permissions import Action
-from pathway.queries import Cursor, EpisodeFilter, list_episodes
+from pathway.store.worklist import Cursor, EpisodeFilter, list_episodes
 from pathway.vocabulary import CareState
 
 router = APIRouter(prefix="/v1", tags=["episodes"], route_class=StrictRoute)

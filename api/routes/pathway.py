@@ -33,7 +33,7 @@ from pathway.event_data import DATA_SCHEMAS
 from pathway.kpis import compute_kpis
 from pathway.permissions import Action
 from pathway.rules.machine import transitions_from
-from pathway.versions import current_version, list_versions, load_definition
+from pathway.store.versions import current_version, list_versions, load_definition
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 
 router = APIRouter(prefix="/v1", tags=["pathway"], route_class=StrictRoute)

@@ -52,7 +52,7 @@ from pathway.outbox import queue_raised
 from pathway.rules.alerts import ScanPlan, scan_plan
 from pathway.store.due import SYSTEM_ACTOR, ScanResult
 from pathway.store.tables import table_of as cast_table
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from pathway.vocabulary import MilestoneStatus, ReminderStatus
 
 M = cast_table(Milestone)
@@ -163,7 +163,7 @@ def _statements(plan: ScanPlan, dialect: str) -> _Statements:
     )
 
 
-# Per database and its stored versions (immutable once stored, like `pathway.versions`).
+# Per database and its stored versions (immutable once stored, like `pathway.store.versions`).
 _built: dict[tuple[str, tuple[int, ...]], _Statements] = {}
 _VERSIONS = select(PathwayVersion.version).order_by(PathwayVersion.version)
 

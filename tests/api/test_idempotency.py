@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from pathway.db import transaction
 from pathway.models import Episode, EventRecord, IdempotencyRecord, ReminderAction
-from pathway.retention import PURGE_BATCH, purge_idempotency_records
+from pathway.store.retention import PURGE_BATCH, purge_idempotency_records
 from scheduler.jobs import purge_idempotency
 from tests.api.support import ApiHarness
 from tests.builders import intake

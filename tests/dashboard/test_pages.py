@@ -17,7 +17,7 @@ from pathway.definition import builtin_definition, parse_definition
 from pathway.kpis import compute_kpis, monthly_kpis
 from pathway.models import Delivery, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, PENDING
-from pathway.versions import add_version
+from pathway.store.versions import add_version
 from tests.builders import DAY0, at, open_at, send
 from tests.dashboard.conftest import Board
 from tests.dashboard.support import login, post_form

@@ -13,7 +13,7 @@ from pathway.event_data import validate_event_data
 from pathway.models import EventRecord
 from pathway.rules.decide import decide_event
 from pathway.store import episodes as store
-from pathway.versions import load_definition
+from pathway.store.versions import load_definition
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import TestDatabase
 

@@ -48,7 +48,7 @@ from pathway.kpis import (
 )
 from pathway.models import Episode, EventRecord, Milestone, Reminder
 from pathway.scan import raise_all_due
-from pathway.versions import add_version, current_version, load_definition
+from pathway.store.versions import add_version, current_version, load_definition
 from pathway.vocabulary import (
     CloseReason,
     ContactKind,

@@ -15,7 +15,7 @@ from pathway.definition import builtin_definition
 from pathway.models import Delivery, Reminder, ReminderAction
 from pathway.reminder_actions import acknowledge, snooze
 from pathway.runtime import Runtime
-from pathway.versions import add_version
+from pathway.store.versions import add_version
 from scheduler.delivery import DeliveryConfig, deliver_until_idle
 from scheduler.jobs import reminders_tick
 from tests.builders import DAY0, UTC, at, open_at, send
