@@ -93,7 +93,9 @@ class ScanPlan:
 
     reminders: dict[tuple[int, str], tuple[str, str, list[str], bool]]
     heads_up_then: dict[str, str]
-    ends_when_raised: dict[tuple[int, str], bool]
+    #: Milestone kinds that are notices (the stored versions must agree: the scan's UPDATE
+    #: reads the milestone's kind alone).
+    ends_when_raised: frozenset[str]
     escalation_days: dict[int, int]
 
 
@@ -103,7 +105,15 @@ def scan_plan(definitions: tuple[PathwayDefinition, ...]) -> ScanPlan:
         reminders={(d.version, k.value): (r.priority.value, r.rule, list(r.seeds), r.escalates)
                    for d in definitions for k, r in d.reminders.items()},
         heads_up_then=heads_up_then(definitions),
-        ends_when_raised={(d.version, k.value): r.ends_when_raised
-                          for d in definitions for k, r in d.milestones.items()},
+        ends_when_raised=_notices(definitions),
         escalation_days={d.version: d.escalation_days for d in definitions},
     )
+
+
+def _notices(definitions: tuple[PathwayDefinition, ...]) -> frozenset[str]:
+    """The milestone kinds met once raised, the same in every stored version."""
+    found = {frozenset(k.value for k, r in d.milestones.items() if r.ends_when_raised)
+             for d in definitions}
+    if len(found) > 1:
+        raise ValueError("versions disagree on which milestones end when raised")
+    return next(iter(found), frozenset())

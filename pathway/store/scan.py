@@ -129,10 +129,7 @@ def _advance(plan: ScanPlan, dialect: str) -> Update:
     """Arm each milestone's next alert (the overdue after a heads-up) or none; a notice
     (`ends_when_raised`) is met once its last alert is raised."""
     kind, heads_up = M.c.next_alert_kind, plan.heads_up_then
-    ends = _by_version_and_kind(E.c.pathway_version, M.c.kind, {
-        key: literal(True) for key, flag in plan.ends_when_raised.items() if flag})
-    ended = M.c.id.in_(select(M.c.id).select_from(M.join(E, E.c.id == M.c.episode_id)).where(
-        _id_in(M.c.id, dialect), ends.is_not(None), kind.not_in(list(heads_up))))
+    ended = and_(M.c.kind.in_(sorted(plan.ends_when_raised)), kind.not_in(list(heads_up)))
     return M.update().where(_id_in(M.c.id, dialect)).values(
         next_alert_at=case((kind.in_(list(heads_up)), M.c.overdue_at), else_=null()),
         next_alert_kind=case({k: literal(v) for k, v in heads_up.items()}, value=kind,
