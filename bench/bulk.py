@@ -1,8 +1,8 @@
 """Large databases in the shape the use cases produce, built fast.
 
-A template of `TEMPLATE` episodes is made through the real use cases (`pathway.demo`: every
-state, bone-health facts, reminders already raised for what was overdue), then copied with
-INSERT ... SELECT until the database holds the episodes asked for: each copy shifts every id by
+A template of `TEMPLATE` episodes is made through the real use cases
+(`pathway.synthetic.demo`: every state, bone-health facts, reminders already raised for what
+was overdue), then copied with INSERT ... SELECT until the database holds the episodes asked for: each copy shifts every id by
 a per-table offset (and every foreign key by its table's offset) and suffixes the unique
 strings. The rows are the use cases' rows; only the ids and MRNs differ.
 """
@@ -19,8 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bench.common import BenchDatabase, fresh_database
 from pathway.db import make_sessionmaker, transaction
-from pathway.demo import make_demo
 from pathway.models import Base
+from pathway.synthetic.demo import make_demo
 
 #: Episodes made through the use cases, then copied.
 TEMPLATE = 1000

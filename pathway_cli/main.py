@@ -20,12 +20,12 @@ from pathway import access
 from pathway.clock import utc_now
 from pathway.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.definition import parse_definition
-from pathway.demo import make_demo
 from pathway.errors import PathwayError
 from pathway.models import Episode, User
 from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
 from pathway.store.versions import add_version
+from pathway.synthetic.demo import make_demo
 from pathway_cli import simulate
 from pathway_cli.schema import alembic_config
 from scheduler.delivery import DeliveryConfig, deliver_until_idle

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from pathway.cohort import Cohort, Delays, Outcomes
 from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.definition import PathwayDefinition, builtin_definition, parse_definition
 from pathway.errors import InvalidData, NotFound
 from pathway.settings import Settings
-from pathway.simulate import SimulationResult, side_by_side, simulate
 from pathway.store.versions import current_version, load_definition
+from pathway.synthetic.cohort import Cohort, Delays, Outcomes
+from pathway.synthetic.simulate import SimulationResult, side_by_side, simulate
 from pathway_cli.schema import upgrade
 
 BAR = 30

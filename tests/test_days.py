@@ -14,8 +14,8 @@ from alembic import command
 from sqlalchemy import bindparam, select, text
 
 from pathway.db import make_engine, make_sessionmaker, transaction
-from pathway.demo import make_demo
 from pathway.models import Base, Day, Episode, EventRecord, Milestone, Patient
+from pathway.synthetic.demo import make_demo
 from pathway_cli.schema import alembic_config
 from tests.support.databases import TestDatabase
 

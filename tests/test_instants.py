@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, select, text
 from pathway import access
 from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.deliveries import lease_due
-from pathway.demo import make_demo
 from pathway.escalation import escalate_due
 from pathway.models import (
     EPOCH,
@@ -30,6 +29,7 @@ from pathway.models import (
 )
 from pathway.reminder_actions import acknowledge, snooze
 from pathway.scan import raise_all_due
+from pathway.synthetic.demo import make_demo
 from pathway.webhooks import create_subscription
 from pathway_cli.schema import alembic_config
 from tests.support.databases import TestDatabase

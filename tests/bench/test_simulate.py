@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pathway.cohort import Cohort, Delays, Outcomes, patients
 from pathway.definition import PathwayDefinition, builtin_definition, parse_definition
 from pathway.settings import get_settings
-from pathway.simulate import SimulationResult, simulate
+from pathway.synthetic.cohort import Cohort, Delays, Outcomes, patients
+from pathway.synthetic.simulate import SimulationResult, simulate
 from pathway_cli.main import main
 from tests.support.databases import DatabaseFactory, TestDatabase
 

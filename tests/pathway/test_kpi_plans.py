@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 
 from pathway.db import refresh_statistics, transaction
-from pathway.demo import make_demo
 from pathway.kpis import compute_kpis, monthly_kpis
+from pathway.synthetic.demo import make_demo
 from tests.support.databases import TestDatabase
 
 T0 = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)

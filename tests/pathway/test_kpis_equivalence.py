@@ -3,7 +3,7 @@ original implementation, kept below as the reference: it loaded every first mile
 cohort as an ORM object and classified them one by one.
 
 The cohort mixes demo episodes (every state, events recorded at one instant), scripted
-episodes from `pathway.cohort` recorded at random hours of their days (near local midnight
+episodes from `pathway.synthetic.cohort` recorded at random hours of their days (near local midnight
 too, so the local day of `closed_at` differs from its UTC day), closings on the days around
 deadlines, episodes entered in error, adherence reviews, re-armed reviews, two pathway versions
 with different windows, and a few rows no use case writes (void without `closed_at`, met
@@ -26,10 +26,8 @@ from sqlalchemy.orm import Session
 
 from pathway import kpis
 from pathway.clock import local_day
-from pathway.cohort import Cohort, patients
 from pathway.db import transaction
 from pathway.definition import PathwayDefinition, builtin_definition, parse_definition
-from pathway.demo import make_demo
 from pathway.episodes import apply_event, open_episode
 from pathway.errors import TransitionRefused
 from pathway.kpis import (
@@ -49,6 +47,8 @@ from pathway.kpis import (
 from pathway.models import Episode, EventRecord, Milestone, Reminder
 from pathway.scan import raise_all_due
 from pathway.store.versions import add_version, current_version, load_definition
+from pathway.synthetic.cohort import Cohort, patients
+from pathway.synthetic.demo import make_demo
 from pathway.vocabulary import (
     CloseReason,
     ContactKind,
@@ -296,8 +296,8 @@ def _script(rng: random.Random, steps: list[tuple[int, str, dict[str, Any]]],
 
 
 def _scripted(session: Session, zone: ZoneInfo, count: int, seed: int) -> None:
-    """Episodes from `pathway.cohort` scripts, each event recorded at a random hour of its day;
-    version 2 becomes current halfway."""
+    """Episodes from `pathway.synthetic.cohort` scripts, each event recorded at a random
+    hour of its day; version 2 becomes current halfway."""
     rng = random.Random(seed)
     today = local_day(T, zone)
     start = today - dt.timedelta(days=SCRIPT_DAYS)

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import day_start
-from pathway.cohort import Cohort, Patient, patients
 from pathway.db import transaction
 from pathway.definition import PathwayDefinition
 from pathway.episodes import apply_event, open_episode
@@ -31,6 +30,7 @@ from pathway.models import Reminder
 from pathway.scan import raise_all_due
 from pathway.store.versions import add_version, current_version, load_definition
 from pathway.store.worklist import count_by_state
+from pathway.synthetic.cohort import Cohort, Patient, patients
 
 ACTOR = "simulation"
 ESCALATION_BATCH = 500
