@@ -1,11 +1,10 @@
 """Large databases in the shape the use cases produce, built fast.
 
-A template of `TEMPLATE` episodes is made through the real use cases
-(`pathway.synthetic.demo`: every state, bone-health facts, reminders already raised for what
-was overdue), then copied with INSERT ... SELECT until the database holds the episodes asked for: each copy shifts every id by
-a per-table offset (and every foreign key by its table's offset) and suffixes the unique
-strings. The rows are the use cases' rows; only the ids and MRNs differ.
-"""
+A template of `TEMPLATE` episodes is made through the real use cases (`pathway.synthetic.demo`:
+every state, bone-health facts, reminders already raised for what was overdue), then copied
+with INSERT ... SELECT until the database holds the episodes asked for: each copy shifts every
+id by a per-table offset (and every foreign key by its table's offset) and suffixes the unique
+strings. The rows are the use cases' rows; only the ids and MRNs differ."""
 
 from __future__ import annotations
 
