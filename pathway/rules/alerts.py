@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pathway.clock import day_start
 from pathway.definition import MilestoneRule, PathwayDefinition
 from pathway.rules.changes import AlertMoved, NewMilestone, NewReminder
-from pathway.rules.table import heads_up_then
+from pathway.rules.table import heads_up_then, table_of
 from pathway.vocabulary import MilestoneStatus, ReminderKind
 
 DAY = dt.timedelta(days=1)
@@ -68,7 +68,7 @@ def due_alerts(definition: PathwayDefinition, milestone: Alerting, now: dt.datet
                ref: int | tuple[str, int]) -> tuple[list[NewReminder], AlertMoved | None]:
     """The reminders `milestone` raises by `now` (a heads-up and its overdue may both have
     passed, after downtime) and where its alert moves; nothing when none is due."""
-    then = heads_up_then((definition,))
+    then = table_of(definition).heads_up_then  # built once per version
     rule = definition.milestones[milestone.kind]  # type: ignore[index]
     at, kind = milestone.next_alert_at, milestone.next_alert_kind
     raised: list[NewReminder] = []
