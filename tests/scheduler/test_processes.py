@@ -37,7 +37,7 @@ from tests.scheduler.support import Clock, Receiver, make_runtime, subscribe
 from tests.support.databases import TestDatabase, postgres_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
-EPISODES = 750
+EPISODES = 2000  # 8 scan batches of 1,000: more than 4 processes take at once
 PER_EPISODE = 4  # plan, therapy, calcium and liaison reminders, all due by day 120
 
 
