@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import bulk
 from bench.bare_transitions import bare_rates
+from bench.bare_transitions_pg import bare_rates_pg
 from bench.common import (
     BenchDatabase,
     backends,
@@ -294,13 +295,16 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 results.append(run_once(database, args.episodes, prefix=f"R{run}-"))
                 floors.append(transaction_floor(database, args.episodes))
-                if backend == "sqlite":  # a database of its own, so storage is the pathway's
-                    yardstick = fresh_database(backend, "bare_transitions", postgres_url)
-                    try:
+                # A database of its own, so storage is the pathway's.
+                yardstick = fresh_database(backend, "bare_transitions", postgres_url)
+                try:
+                    if backend == "sqlite":
                         assert yardstick.path is not None
                         bare.append(bare_rates(yardstick.path, args.episodes, prefix="B-"))
-                    finally:
-                        yardstick.drop()
+                    else:
+                        bare.append(bare_rates_pg(yardstick.url, args.episodes, prefix="B-"))
+                finally:
+                    yardstick.drop()
                 if run == args.runs - 1:
                     report(backend, results)
                     report_storage(database, args.episodes, args.storage_episodes)
@@ -312,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             opens, steps = median([b[0] for b in bare]), median([b[1] for b in bare])
             pathway_opens = median([r.opens_per_s for r in results])
             pathway_steps = median([r.steps_per_s for r in results])
-            print(f"  bare statements on the sqlite3 cursor (same run): {opens:,.0f} opens/s, "
+            cursor = "sqlite3" if backend == "sqlite" else "psycopg"
+            print(f"  bare statements on the {cursor} cursor (same run): {opens:,.0f} opens/s, "
                   f"{steps:,.0f} steps/s; pathway reaches {pathway_opens / opens:.0%} and "
                   f"{pathway_steps / steps:.0%} of them")
         database = fresh_database(backend, "statements", postgres_url)
