@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pathway.models import EPOCH_ORDINAL, to_epoch_micros
@@ -106,15 +107,23 @@ def step_one(conn: sqlite3.Connection, episode: int) -> None:
     cur.execute("COMMIT")
 
 
-def bare_rates(path: Path, episodes: int, prefix: str) -> tuple[float, float]:
-    """(opens/s, steps/s) of the hand-written statements over `episodes` new episodes."""
-    conn = connect(path)
+def timed_rates(open_one: Callable[[str], int], step_one: Callable[[int], None],
+                episodes: int, prefix: str) -> tuple[float, float]:
+    """(opens/s, steps/s) of `episodes` opens, then one step of each."""
     start = time.perf_counter()
-    ids = [open_one(conn, f"{prefix}{i:08d}") for i in range(episodes)]
+    ids = [open_one(f"{prefix}{i:08d}") for i in range(episodes)]
     opens = episodes / (time.perf_counter() - start)
     start = time.perf_counter()
     for episode in ids:
-        step_one(conn, episode)
-    steps = episodes / (time.perf_counter() - start)
-    conn.close()
-    return opens, steps
+        step_one(episode)
+    return opens, episodes / (time.perf_counter() - start)
+
+
+def bare_rates(path: Path, episodes: int, prefix: str) -> tuple[float, float]:
+    """(opens/s, steps/s) of the hand-written statements over `episodes` new episodes."""
+    conn = connect(path)
+    try:
+        return timed_rates(lambda mrn: open_one(conn, mrn),
+                           lambda episode: step_one(conn, episode), episodes, prefix)
+    finally:
+        conn.close()

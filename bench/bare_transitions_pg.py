@@ -6,12 +6,11 @@ alone cost for the work. No SQLAlchemy, no validation, no state machine, no rule
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import psycopg
 from psycopg.types.json import Json
 
-from bench.bare_transitions import INTAKE, KINDS
+from bench.bare_transitions import INTAKE, KINDS, timed_rates
 
 TS = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 DAY = dt.date(2026, 3, 2)
@@ -83,11 +82,5 @@ def step_one(conn: psycopg.Connection, episode: int) -> None:
 def bare_rates_pg(url: str, episodes: int, prefix: str) -> tuple[float, float]:
     """(opens/s, steps/s) of the hand-written statements over `episodes` new episodes."""
     with psycopg.connect(_libpq_url(url), autocommit=True) as conn:
-        start = time.perf_counter()
-        ids = [open_one(conn, f"{prefix}{i:08d}") for i in range(episodes)]
-        opens = episodes / (time.perf_counter() - start)
-        start = time.perf_counter()
-        for episode in ids:
-            step_one(conn, episode)
-        steps = episodes / (time.perf_counter() - start)
-    return opens, steps
+        return timed_rates(lambda mrn: open_one(conn, mrn),
+                           lambda episode: step_one(conn, episode), episodes, prefix)
