@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -121,9 +122,10 @@ def _fact(work: Work, event: str, data: Mapping[str, Any]) -> None:
                                                "dose": data.get("dose")}))
     if event == Fact.RECORD_NEURO_CHANGE:
         work.episode["neuro_intact"] = False
+    def hit(triggers: list[str]) -> bool:
+        return any(matches(t, event, data, definition) for t in triggers)
+
     for kind, rule in work.table.tracked:
-        def hit(triggers: list[str]) -> bool:
-            return any(matches(t, event, data, definition) for t in triggers)
         if hit(rule.met_by):
             work.close(kind.value, MET, on)
         elif hit(rule.voided_by):
@@ -187,17 +189,10 @@ def opening_alerts(definition: PathwayDefinition, milestones: list[NewMilestone]
             milestone.kind, milestone.due_on, milestone.overdue_on, milestone.overdue_at,
             milestone.next_alert_at, milestone.next_alert_kind), now, ("new", index))
         raised += found
-        armed.append(milestone if moved is None else _moved(milestone, moved))
+        armed.append(milestone if moved is None else replace(
+            milestone, next_alert_at=moved.next_alert_at, next_alert_kind=moved.next_alert_kind,
+            status=moved.status or milestone.status, met_on=moved.met_on))
     return armed, raised
-
-
-def _moved(milestone: NewMilestone, moved: Any) -> NewMilestone:
-    return NewMilestone(
-        kind=milestone.kind, anchor_on=milestone.anchor_on, due_on=milestone.due_on,
-        overdue_on=milestone.overdue_on, due_at=milestone.due_at,
-        overdue_at=milestone.overdue_at, next_alert_at=moved.next_alert_at,
-        next_alert_kind=moved.next_alert_kind, first_of_kind=milestone.first_of_kind,
-        status=moved.status or milestone.status, met_on=moved.met_on)
 
 
 __all__ = ["ClosedMilestone", "decide_event", "opening_alerts", "opening_milestones"]
