@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Sequence
-
-from sqlalchemy.orm import Session
 
 from api.schemas import (
     EpisodeOut,
@@ -22,12 +19,9 @@ from api.schemas import (
 from api.units import Unit
 from pathway.clock import day_number, local_day
 from pathway.episodes import allowed_now
-from pathway.milestones import open_milestones
 from pathway.models import Episode, EventRecord, Reminder, ReminderAction
-from pathway.reminders import open_of_episode
 from pathway.rules.after import LoggedEvent
 from pathway.rules.snapshot import EpisodeSnapshot, MilestoneSnapshot
-from pathway.store.reads import ReminderRow
 from pathway.vocabulary import TRACK_FINAL_STATES
 
 DAY = dt.timedelta(days=1)
@@ -76,25 +70,16 @@ def milestone_out(milestone: MilestoneSnapshot, now: dt.datetime) -> MilestoneOu
     )
 
 
-def open_reminders(session: Session, episode_id: int) -> list[ReminderRow]:
-    """The episode's reminders that are not resolved, oldest due first."""
-    return open_of_episode(session, episode_id)
-
-
-def episode_out(episode: Episode | EpisodeSnapshot, unit: Unit,
-                milestones: Sequence[MilestoneSnapshot] | None = None) -> EpisodeOut:
-    """The full view of an episode: state, what it accepts now, open work (`milestones`: its
-    open milestones, when the caller holds them already)."""
-    session = unit.session
-    if milestones is None:
-        milestones = open_milestones(session, episode.id)
+def episode_out(episode: EpisodeSnapshot, unit: Unit) -> EpisodeOut:
+    """The full view of an episode: state, what it accepts now, open work; all from the
+    snapshot (the one the use case loaded or left behind: nothing is read again)."""
     return EpisodeOut(
         **summary(episode, unit).model_dump(),
         patient=PatientOut.model_validate(episode.patient), levels=list(episode.levels),
         intake=episode.intake,
         allowed_events=allowed_now(episode),
-        milestones=[milestone_out(m, unit.now) for m in milestones],
-        reminders=[ReminderOut.model_validate(r) for r in open_reminders(session, episode.id)],
+        milestones=[milestone_out(m, unit.now) for m in episode.open_milestones()],
+        reminders=[ReminderOut.model_validate(r) for r in episode.reminders or ()],
         opened_at=episode.opened_at, updated_at=episode.updated_at,
         closed_at=episode.closed_at,
     )

@@ -133,8 +133,9 @@ def open_episode(
                                                    "patient_id": patient.id})
     written = store.apply(session, episode_id, 0, opening.changes)
     snapshot = EpisodeSnapshot(id=episode_id, patient_id=patient.id, patient=patient,
-                               **opening.episode)
-    after = snapshot_after(snapshot, opening.changes, written.milestone_ids)
+                               reminders=(), **opening.episode)
+    after = snapshot_after(snapshot, opening.changes, written.milestone_ids, written.raised,
+                           written.resolved_ids)
     _after_writing(session, found.any_subscription, opening.changes.log, episode_id,
                    written, now)
     return after
@@ -177,7 +178,8 @@ def apply_event(
     written = store.apply(session, snapshot.id, snapshot.version, changes)
     record = _after_writing(session, loaded.any_subscription, changes.log, snapshot.id,
                             written, now)
-    return AppliedEvent(episode=snapshot_after(snapshot, changes, written.milestone_ids),
+    return AppliedEvent(episode=snapshot_after(snapshot, changes, written.milestone_ids,
+                                               written.raised, written.resolved_ids),
                         record=record, source=snapshot.state, target=changes.target)
 
 

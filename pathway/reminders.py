@@ -62,7 +62,7 @@ def _scan_episode(session: Session, episode_id: int, now: dt.datetime) -> tuple[
         if move is not None:
             moved.append(move)
     due.move_alerts(session, moved, now)
-    raised = store.raise_reminders(session, episode_id, dues, (), now)
+    raised = [rid for rid, _kind in store.raise_reminders(session, episode_id, dues, (), now)]
     queue_raised(session, raised, now)
     return examined, len(raised), len(dues)
 

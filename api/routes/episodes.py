@@ -28,7 +28,7 @@ from api.schemas import (
 from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.clock import day_start
-from pathway.episodes import apply_event, get_episode, history, open_episode
+from pathway.episodes import apply_event, get_episode, history, load_snapshot, open_episode
 from pathway.errors import InvalidData, NotFound
 from pathway.intake import IntakeAssessment
 from pathway.permissions import Action
@@ -64,7 +64,7 @@ def open_(intake: IntakeAssessment, unit: UnitDep, idem: Opening) -> Response:
     episode = open_episode(unit.session, intake=intake, actor=caller.actor, now=unit.now,
                            zone=unit.zone)
     log.info("episode %s opened by %s", episode.id, caller.actor)
-    return idem.reply(episode_out(episode, unit, milestones=episode.open_milestones()),
+    return idem.reply(episode_out(episode, unit),
                       status=201,
                       headers={"Location": _location(episode.id), "ETag": etag(episode)})
 
@@ -113,7 +113,7 @@ def read(episode_id: EpisodeId, unit: UnitDep, caller: Reader, response: Respons
          ) -> EpisodeOut:
     """The episode's state, pathway version, allowed events, open milestones and reminders;
     the `ETag` is its version, for `If-Match` on the next event."""
-    episode = get_episode(unit.session, episode_id)
+    episode = load_snapshot(unit.session, episode_id)
     response.headers["ETag"] = etag(episode)
     return episode_out(episode, unit)
 
@@ -149,8 +149,7 @@ def send(
     log.info("episode %s: %s (%s -> %s) by %s", episode_id, body.event, applied.source,
              applied.target, caller.actor)
     result = EventApplied(event=event_out(applied.record),
-                          episode=episode_out(applied.episode, unit,
-                                              milestones=applied.episode.open_milestones()))
+                          episode=episode_out(applied.episode, unit))
     return idem.reply(result, status=201, headers={
         "Location": f"{_location(episode_id)}/events/{applied.record.seq}",
         "ETag": etag(applied.episode)})

@@ -36,6 +36,32 @@ class MilestoneSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderSnapshot:
+    """One reminder row (fields in the table's column order, as `MilestoneSnapshot`)."""
+
+    id: int
+    episode_id: int
+    milestone_id: int | None
+    kind: str
+    due_on: dt.date
+    priority: str
+    status: str
+    rule: str
+    seeds: list[Any]
+    raised_at: dt.datetime
+    assigned_to: str | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    acknowledge_note: str | None
+    snoozed_until: dt.datetime | None
+    snooze_reason: str | None
+    escalate_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    resolution: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PatientSnapshot:
     """One patient row."""
 
@@ -48,7 +74,8 @@ class PatientSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class EpisodeSnapshot:
-    """One episode row with its patient and every milestone it ever had (creation order).
+    """One episode row with its patient, every milestone it ever had (creation order) and
+    its open reminders (not resolved: open, snoozed or acknowledged; soonest due first).
 
     `latest_imaging_on` is loaded only for the events whose rules read it
     (`pathway.rules.table.reads_imaging`); elsewhere it is None."""
@@ -74,8 +101,14 @@ class EpisodeSnapshot:
     patient: PatientSnapshot
     milestones: tuple[MilestoneSnapshot, ...] = ()
     latest_imaging_on: dt.date | None = None
-    #: Whether a reminder raised by an event (not by a milestone) is open.
-    open_unattached: bool = True
+    #: The open reminders, or None when they were not loaded (then `open_unattached` says
+    #: "maybe", so the rules resolve by kind whatever may be open).
+    reminders: tuple[ReminderSnapshot, ...] | None = None
+
+    @property
+    def open_unattached(self) -> bool:
+        """Whether a reminder raised by an event (not by a milestone) is or may be open."""
+        return self.reminders is None or any(r.milestone_id is None for r in self.reminders)
 
     def open_milestones(self) -> list[MilestoneSnapshot]:
         """The open milestones, soonest overdue first."""

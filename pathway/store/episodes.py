@@ -48,8 +48,12 @@ class Written:
 
     event_id: int
     milestone_ids: tuple[int, ...]
-    raised_ids: tuple[int, ...]
+    raised: tuple[tuple[int, str], ...]  # (id, kind)
     resolved_ids: tuple[int, ...]
+
+    @property
+    def raised_ids(self) -> tuple[int, ...]:
+        return tuple(rid for rid, _kind in self.raised)
 
 
 def insert_many(session: Session, table: Table, keys: tuple[str, ...],
@@ -142,9 +146,9 @@ def _open(session: Session, episode_id: int, opened: Sequence[NewMilestone],
 
 def raise_reminders(session: Session, episode_id: int, reminders: Sequence[NewReminder],
                     new_milestone_ids: Sequence[int], now: dt.datetime,
-                    actor: str = "system:scheduler") -> list[int]:
+                    actor: str = "system:scheduler") -> list[tuple[int, str]]:
     """Raise each reminder once for (episode, kind, due date) with its "raised" history row;
-    the ids of those newly raised."""
+    the id and kind of those newly raised."""
     if not reminders:
         return []
     dialect = session.get_bind().dialect.name
@@ -156,9 +160,9 @@ def raise_reminders(session: Session, episode_id: int, reminders: Sequence[NewRe
                "due_on": r.due_on, "priority": r.priority, "status": "open", "rule": r.rule,
                "seeds": r.seeds, "raised_at": now, "escalate_at": r.escalate_at}
         params.update({f"{k}_{i}": row[k] for k in st.REMINDER_KEYS})
-    ids = [int(r) for (r,) in sql.raw_rows(session, st.raise_reminders(dialect,
-                                                                        len(reminders)), params)]
+    raised = [(int(rid), str(kind)) for rid, kind in sql.raw_rows(
+        session, st.raise_reminders(dialect, len(reminders)), params)]
     insert_many(session, REMINDER_ACTIONS, _ACTION_KEYS, [
         {"reminder_id": rid, "at": now, "actor": actor, "action": "raised", "detail": {}}
-        for rid in ids])
-    return ids
+        for rid, _kind in raised])
+    return raised

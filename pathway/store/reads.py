@@ -3,15 +3,11 @@ frozen rows (statements built once, run on the driver's cursor)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-from typing import Any
-
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from pathway.models import EventRecord
-from pathway.rules.snapshot import MilestoneSnapshot
+from pathway.rules.snapshot import MilestoneSnapshot, ReminderSnapshot
 from pathway.store import sql
 from pathway.store.statements import OPEN_STATUSES
 from pathway.store.tables import MILESTONES, REMINDERS
@@ -43,30 +39,8 @@ def open_milestones(session: Session, episode_id: int) -> list[MilestoneSnapshot
             for row in sql.rows(session, _OPEN_OF_EPISODE, {"episode_id": episode_id})]
 
 
-@dataclass(frozen=True, slots=True)
-class ReminderRow:
-    """One reminder as stored."""
-
-    id: int
-    episode_id: int
-    milestone_id: int | None
-    kind: str
-    due_on: dt.date
-    priority: str
-    status: str
-    rule: str
-    seeds: list[Any]
-    raised_at: dt.datetime
-    assigned_to: str | None
-    acknowledged_at: dt.datetime | None
-    acknowledged_by: str | None
-    acknowledge_note: str | None
-    snoozed_until: dt.datetime | None
-    snooze_reason: str | None
-    escalate_at: dt.datetime | None
-    escalated_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    resolution: str | None
+#: One reminder as stored (the rules' snapshot of its row).
+ReminderRow = ReminderSnapshot
 
 
 def open_reminders(session: Session, episode_id: int) -> list[ReminderRow]:

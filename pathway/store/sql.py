@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 Processor = Callable[[Any], Any] | None
 
@@ -144,7 +144,8 @@ def inserted_id(session: Session, statement: ClauseElement, values: Mapping[str,
 
 
 @functools.cache
-def result_processors(statement: Select[Any], dialect: Dialect) -> tuple[Processor, ...]:
+def result_processors(statement: Select[Any] | CompoundSelect[Any],
+                      dialect: Dialect) -> tuple[Processor, ...]:
     """Each selected column's result processor for `dialect` (None: the value as it comes)."""
     return _result_processors(statement, dialect)
 
@@ -156,7 +157,8 @@ def processed(processors: Sequence[Processor], values: Sequence[Any]) -> list[An
 
 
 @functools.cache
-def _result_processors(statement: Select[Any], dialect: Dialect) -> tuple[Processor, ...]:
+def _result_processors(statement: Select[Any] | CompoundSelect[Any],
+                       dialect: Dialect) -> tuple[Processor, ...]:
     columns: Sequence[ColumnElement[Any]] = list(statement.selected_columns)
     return tuple(c.type.result_processor(dialect, None) for c in columns)
 

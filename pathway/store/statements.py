@@ -81,13 +81,13 @@ _REMINDER_KEYS = ("episode_id", "milestone_id", "kind", "due_on", "priority", "s
 @functools.cache
 def raise_reminders(dialect: str, count: int) -> Insert:
     """INSERT `count` reminders, ignoring those already raised for (episode, kind, due
-    date): exactly once however many processes raise them."""
+    date): exactly once however many processes raise them. Returns the new ones' id, kind."""
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = [{k: bindparam(f"{k}_{i}", type_=_R[k].type) for k in _REMINDER_KEYS}
               for i in range(count)]
     return (make(REMINDERS).values(values)
             .on_conflict_do_nothing(index_elements=["episode_id", "kind", "due_on"])
-            .returning(_R.id))
+            .returning(_R.id, _R.kind))
 
 
 REMINDER_KEYS = _REMINDER_KEYS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -14,10 +15,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy.orm import Session
 
 from pathway.definition import builtin_definition
-from pathway.episodes import allowed_now, apply_event, get_episode, replay
+from pathway.episodes import allowed_now, apply_event, get_episode, load_snapshot, replay
 from pathway.errors import InvalidData, TransitionRefused
 from pathway.milestones import all_milestones, open_milestones
 from pathway.rules.table import table_of
+from pathway.scan import raise_all_due
 from pathway.vocabulary import TRACK_FINAL_STATES, CareState, Fact
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import DatabaseFactory
@@ -84,8 +86,22 @@ class EpisodeLifecycle(RuleBasedStateMachine):
                 return
             assert event in allowed
             assert applied.episode.version == version + 1
+            # The edge renders the snapshot the use case left behind: it is what a fresh
+            # load sees (milestones and open reminders included), so nothing is read again.
+            fresh = load_snapshot(s, self.episode_id)
+            assert applied.episode.milestones == fresh.milestones
+            assert applied.episode.reminders == fresh.reminders
+            assert replace(applied.episode, latest_imaging_on=None) == replace(
+                fresh, latest_imaging_on=None)
             if state in TRACK_FINAL_STATES:
                 assert event == "close" or event in {f.value for f in Fact}
+
+    @rule(gap=st.integers(min_value=0, max_value=40))
+    def scan(self, gap: int) -> None:
+        """The scheduler's scan runs: reminders fall due, for later events to resolve."""
+        self.day += gap
+        with self.db.sessions.begin() as s:
+            raise_all_due(s, now=at(self.day))
 
     def _session(self) -> Session:
         return self.db.sessions()
