@@ -21,17 +21,11 @@ from pathway.store import due, snapshots
 from pathway.store import episodes as store
 from pathway.store.due import SYSTEM_ACTOR, ScanResult
 from pathway.store.held import refresh_held
-from pathway.store.reads import ReminderRow, open_reminders
 from pathway.store.statements import OPEN_STATUSES
 from pathway.store.versions import load_definition
 
-__all__ = ["OPEN_STATUSES", "SYSTEM_ACTOR", "ScanResult", "open_of_episode",
-           "raise_due_reminders", "record_action"]
-
-
-def open_of_episode(session: Session, episode_id: int) -> list[ReminderRow]:
-    """The episode's reminders that are not resolved, oldest due first."""
-    return open_reminders(session, episode_id)
+__all__ = ["OPEN_STATUSES", "SYSTEM_ACTOR", "ScanResult", "raise_due_reminders",
+           "record_action"]
 
 
 def record_action(session: Session, reminder: Reminder, *, actor: str, action: str,
