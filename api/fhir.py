@@ -21,21 +21,20 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
 from pathway.milestones import all_milestones
-from pathway.models import Episode, EventRecord, Milestone, TherapyRecord
+from pathway.models import Episode, EventRecord, TherapyRecord
+from pathway.rules.snapshot import MilestoneSnapshot
+from pathway.store.exports import close_data, declined_therapies, therapies
 from pathway.store.versions import load_definition
 from pathway.vocabulary import (
     Agent,
     CareState,
     CloseReason,
-    Fact,
     MilestoneKind,
     MilestoneStatus,
-    TransitionEvent,
 )
 
 FHIR_JSON = "application/fhir+json"
@@ -87,8 +86,7 @@ def _ref(url: str) -> dict[str, str]:
 def _close_reason(session: Session, episode: Episode) -> str | None:
     if episode.state != CareState.CLOSED:
         return None
-    data = session.scalar(select(EventRecord.data).where(
-        EventRecord.episode_id == episode.id, EventRecord.name == TransitionEvent.CLOSE.value))
+    data = close_data(session, episode.id)
     return str((data or {}).get("reason")) if data else None
 
 
@@ -152,7 +150,8 @@ def _care_plan(episode: Episode, urls: dict[str, str], tasks: list[str],
     return resource
 
 
-def _task(m: Milestone, rule: str, urls: dict[str, str], now: dt.datetime) -> dict[str, Any]:
+def _task(m: MilestoneSnapshot, rule: str, urls: dict[str, str],
+          now: dt.datetime) -> dict[str, Any]:
     status = MilestoneStatus(m.status)
     resource: dict[str, Any] = {
         "resourceType": "Task", "id": f"pathway-milestone-{m.id}",
@@ -219,11 +218,8 @@ def episode_bundle(session: Session, episode: Episode, *, now: dt.datetime) -> d
     definition = load_definition(session, episode.pathway_version)
     milestones = all_milestones(session, episode.id)
     task_urls = [_url("milestone", m.id) for m in milestones]
-    therapies = session.scalars(select(TherapyRecord).where(
-        TherapyRecord.episode_id == episode.id).order_by(TherapyRecord.id))
-    declines = session.scalars(select(EventRecord).where(
-        EventRecord.episode_id == episode.id,
-        EventRecord.name == Fact.DECLINE_THERAPY.value).order_by(EventRecord.seq))
+    recorded = therapies(session, episode.id)
+    declines = declined_therapies(session, episode.id)
     entries: list[tuple[str, dict[str, Any]]] = [
         (urls["patient"], _patient(episode)),
         (urls["condition"], _condition(episode, urls, in_error)),
@@ -231,7 +227,7 @@ def episode_bundle(session: Session, episode: Episode, *, now: dt.datetime) -> d
     ]
     entries += [(url, _task(m, definition.milestone(MilestoneKind(m.kind)).rule, urls, now))
                 for url, m in zip(task_urls, milestones, strict=True)]
-    entries += [(_url("therapy", t.id), _therapy(t, urls, now.date())) for t in therapies]
+    entries += [(_url("therapy", t.id), _therapy(t, urls, now.date())) for t in recorded]
     entries += [(_url("declined", r.id), _declined(r, urls)) for r in declines]
     return {
         "resourceType": "Bundle", "id": f"pathway-episode-{episode.id}-v{episode.version}",

@@ -9,18 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse
 
 from pathway.deliveries import count_by_channel
-from pathway.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, DELIVERED, SKIPPED
 from pathway.reminders import OPEN_STATUSES
+from pathway.store import tallies
 from pathway.vocabulary import OPENED_EVENT, Fact, TransitionEvent
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labels = tuple[tuple[str, str], ...]
+#: One metric family: name, type, help text and samples.
+Family = tuple[str, str, str, list[tuple[Labels, int]]]
 
 
 class MetricsResponse(PlainTextResponse):
@@ -57,59 +58,62 @@ def _by(label: str, rows: Iterable[tuple[str, int]]) -> list[tuple[Labels, int]]
     return [(((label, value),), n) for value, n in rows]
 
 
-def _grouped(session: Session, column: ColumnElement[str] | QueryableAttribute[str],
-             where: ColumnElement[bool] | None = None) -> list[tuple[str, int]]:
-    query = select(column, func.count()).group_by(column)
-    if where is not None:
-        query = query.where(where)
-    return sorted((str(value), int(n)) for value, n in session.execute(query))
-
-
-def _failures(session: Session) -> list[tuple[str, int]]:
-    query = (select(Delivery.channel, func.count())
-             .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
-             .where(DeliveryAttempt.ok.is_(False)).group_by(Delivery.channel))
-    return sorted((str(c), int(n)) for c, n in session.execute(query))
-
-
-def render(session: Session, requests: RequestCounter) -> str:
-    """Every metric family as Prometheus text."""
-    transitions = {e.value for e in TransitionEvent}
-    facts = {f.value for f in Fact}
-    events = _grouped(session, EventRecord.name)
-    delivered = Delivery.status == DELIVERED
-    request_samples: list[tuple[Labels, int]] = [
+def _request_family(requests: RequestCounter) -> Family:
+    samples: list[tuple[Labels, int]] = [
         ((("method", m), ("route", r), ("status", str(s))), n)
         for (m, r, s), n in sorted(requests.counts.items())]
-    families: list[tuple[str, str, str, list[tuple[Labels, int]]]] = [
-        ("pathway_http_requests_total", "counter", "HTTP requests served by this process.",
-         request_samples),
+    return ("pathway_http_requests_total", "counter", "HTTP requests served by this process.",
+            samples)
+
+
+def _event_families(session: Session) -> list[Family]:
+    """Openings, transitions and facts, all counted from the event log."""
+    transitions = {e.value for e in TransitionEvent}
+    facts = {f.value for f in Fact}
+    events = tallies.events_by_name(session)
+    return [
         ("pathway_episodes_opened_total", "counter", "Episodes opened.",
          [((), sum(n for name, n in events if name == OPENED_EVENT))]),
         ("pathway_transitions_total", "counter", "Transition events recorded, by event.",
          _by("event", [(e, n) for e, n in events if e in transitions])),
         ("pathway_facts_total", "counter", "Facts recorded, by fact.",
          _by("fact", [(e, n) for e, n in events if e in facts])),
+    ]
+
+
+def _episode_and_reminder_families(session: Session) -> list[Family]:
+    return [
         ("pathway_episodes", "gauge", "Episodes by current state.",
-         _by("state", _grouped(session, Episode.state))),
+         _by("state", tallies.episodes_by_state(session))),
         ("pathway_reminders_raised_total", "counter", "Reminders raised, by kind.",
-         _by("kind", _grouped(session, Reminder.kind))),
+         _by("kind", tallies.reminders_by_kind(session))),
         ("pathway_reminders_open", "gauge", "Reminders not yet resolved, by kind.",
-         _by("kind", _grouped(session, Reminder.kind, Reminder.status.in_(OPEN_STATUSES)))),
+         _by("kind", tallies.reminders_by_kind(session, statuses=OPEN_STATUSES))),
+    ]
+
+
+def _delivery_families(session: Session) -> list[Family]:
+    return [
         ("pathway_reminders_delivered_total", "counter",
          "Reminder messages delivered, by channel.",
-         _by("channel", _grouped(session, Delivery.channel,
-                                 delivered & Delivery.reminder_id.is_not(None)))),
+         _by("channel", tallies.deliveries_by_channel(session, status=DELIVERED,
+                                                      reminders_only=True))),
         ("pathway_deliveries_delivered_total", "counter", "Messages delivered, by channel.",
-         _by("channel", _grouped(session, Delivery.channel, delivered))),
+         _by("channel", tallies.deliveries_by_channel(session, status=DELIVERED))),
         ("pathway_delivery_failures_total", "counter", "Failed delivery attempts, by channel.",
-         _by("channel", _failures(session))),
+         _by("channel", tallies.failed_attempts_by_channel(session))),
         ("pathway_deliveries_dead", "gauge", "Dead letters waiting for an operator, by channel.",
-         _by("channel", _grouped(session, Delivery.channel, Delivery.status == DEAD))),
+         _by("channel", tallies.deliveries_by_channel(session, status=DEAD))),
         ("pathway_deliveries_skipped_total", "counter",
          "Messages never sent because their reminder was resolved first, by channel.",
          _by("channel", count_by_channel(session, SKIPPED))),
     ]
+
+
+def render(session: Session, requests: RequestCounter) -> str:
+    """Every metric family as Prometheus text."""
+    families = [_request_family(requests), *_event_families(session),
+                *_episode_and_reminder_families(session), *_delivery_families(session)]
     lines: list[str] = []
     for name, kind, help_text, samples in families:
         lines += _family(name, kind, help_text, samples)

@@ -114,46 +114,64 @@ class BodyGuard:
                                     instance=scope.get("path"), **extra)
         await response(scope, receive, send)
 
+    async def _refuse_too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._refuse(scope, receive, send, 413, "body-too-large",
+                           f"the body must be at most {self.limit} bytes")
+
+    async def _refuse_unstorable(self, scope: Scope, receive: Receive, send: Send,
+                                 field: str) -> None:
+        detail = f"{field}: must not contain NUL characters or unpaired surrogates"
+        await self._refuse(scope, receive, send, 422, "invalid-data", detail, field=field,
+                           errors=[{"field": field, "detail": "unstorable characters"}])
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or what was read once it passed the limit (longer than the limit);
+        None if the client went away."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > self.limit or not message.get("more_body", False):
+                return b"".join(chunks)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
-        too_big = f"the body must be at most {self.limit} bytes"
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.limit:
-            await self._refuse(scope, receive, send, 413, "body-too-large", too_big)
+            await self._refuse_too_large(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, receive, send, 413, "body-too-large", too_big)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await self._read_body(receive)
+        if body is None:
+            return  # the client went away
+        if len(body) > self.limit:
+            await self._refuse_too_large(scope, receive, send)
+            return
         field = unstorable_field(body, headers.get("content-type", ""),
                                  scope.get("query_string", b""))
         if field is not None:
-            detail = f"{field}: must not contain NUL characters or unpaired surrogates"
-            await self._refuse(scope, receive, send, 422, "invalid-data", detail, field=field,
-                               errors=[{"field": field, "detail": "unstorable characters"}])
+            await self._refuse_unstorable(scope, receive, send, field)
             return
-        replayed = False
+        await self.app(scope, _replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the buffered body once, then whatever the client sends next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -11,9 +11,9 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
-from sqlalchemy import func, select
 
 from api.server import serve
 from pathway import access
@@ -21,9 +21,10 @@ from pathway.clock import utc_now
 from pathway.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.definition import parse_definition
 from pathway.errors import PathwayError
-from pathway.models import Episode, User
 from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
+from pathway.store.tallies import episode_count
+from pathway.store.users import user_exists
 from pathway.store.versions import add_version
 from pathway.synthetic.demo import make_demo
 from pathway_cli import simulate
@@ -161,11 +162,11 @@ def cmd_demo_setup(args: argparse.Namespace, settings: Settings) -> int:
     factory = make_sessionmaker(make_engine(settings.database_url))
     password = random_password()
     with transaction(factory) as session:
-        empty = session.scalar(select(func.count()).select_from(Episode)) == 0
+        empty = episode_count(session) == 0
         if empty:
             print(f"loading {args.episodes} demo episodes (day 0 over the last 200 days)...")
             make_demo(session, episodes=args.episodes, now=utc_now(), zone=settings.zone)
-        if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
+        if not user_exists(session, DEMO_USER):
             access.create_user(session, username=DEMO_USER, password=password, role="admin",
                                display_name="Demo coordinator", now=utc_now())
         else:
@@ -178,9 +179,8 @@ def cmd_demo_setup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pathway", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_service_commands(sub: Any) -> None:
+    """migrate, serve, scan, scheduler, deliver: running the product."""
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
     serve_cmd = sub.add_parser("serve", help="migrate, then serve the API and the dashboard")
     serve_cmd.add_argument("--no-scheduler", action="store_true",
@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     deliver = sub.add_parser("deliver", help="deliver the outbox until nothing is due, once")
     deliver.add_argument("--as-of", help="ISO time to deliver as of (default: now)")
     deliver.set_defaults(func=cmd_deliver)
+
+
+def _add_demo_commands(sub: Any) -> None:
+    """demo, demo-setup: synthetic episodes to look at."""
     demo = sub.add_parser("demo", help="add synthetic episodes over the last 200 days")
     demo.add_argument("--episodes", type=int, default=200)
     demo.add_argument("--seed", type=int, default=7)
@@ -201,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("demo-setup", help="migrate, load demo data if empty, print a login")
     setup.add_argument("--episodes", type=int, default=400)
     setup.set_defaults(func=cmd_demo_setup)
+
+
+def _add_access_commands(sub: Any) -> None:
+    """user create, api-key create and revoke: who may log in or call the API."""
     user = sub.add_parser("user", help="manage dashboard users").add_subparsers(
         dest="action", required=True)
     create = user.add_parser("create", help="add a user")
@@ -218,12 +226,26 @@ def build_parser() -> argparse.ArgumentParser:
     kr = keys.add_parser("revoke", help="revoke a key")
     kr.add_argument("--name", required=True)
     kr.set_defaults(func=cmd_api_key_revoke)
+
+
+def _add_version_commands(sub: Any) -> None:
+    """pathway-version add: store a new pathway version."""
     versions = sub.add_parser("pathway-version", help="pathway versions").add_subparsers(
         dest="action", required=True)
     va = versions.add_parser("add", help="store a new pathway version from a JSON file")
     va.add_argument("file")
     va.add_argument("--note", default="")
     va.set_defaults(func=cmd_version_add)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `pathway` command line with every subcommand."""
+    parser = argparse.ArgumentParser(prog="pathway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_service_commands(sub)
+    _add_demo_commands(sub)
+    _add_access_commands(sub)
+    _add_version_commands(sub)
     simulate.add_parser(sub)
     return parser
 

@@ -16,7 +16,6 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -26,9 +25,9 @@ from api.dashboard.counts import CountsCache
 from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_token
 from pathway.clock import local_day
 from pathway.db import read_only
-from pathway.models import User
 from pathway.permissions import Action, may
 from pathway.runtime import Runtime
+from pathway.store.users import active_user
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_USER = "user"
@@ -182,7 +181,7 @@ def current_viewer(request: Request, db: DbDep) -> Viewer:
     username = request.session.get(SESSION_USER)
     user = None
     if isinstance(username, str):
-        user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        user = active_user(db, username)
     if user is None or not may(user.role, Action.USE_DASHBOARD):
         request.session.pop(SESSION_USER, None)
         raise LoginRequired(_next_path(request) if request.method == "GET" else "/")

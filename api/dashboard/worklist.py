@@ -78,6 +78,36 @@ def _row(episode: Episode, reminders: list[Reminder], today: dt.date, zone: Zone
     return WorklistRow(episode, (today - episode.identified_on).days, overdue, reminders)
 
 
+def _query(state: str, kind: str, priority: str, coordinator: str, mine: str, overdue: str,
+           mrn: str) -> WorklistQuery:
+    """The filters as given, each dropped if it is not one of its known values."""
+    return WorklistQuery(
+        state=_choice(state, {s.value for s in CareState}),
+        kind=_choice(kind, {k.value for k in ReminderKind}),
+        priority=_choice(priority, {p.value for p in Priority}),
+        coordinator=coordinator.strip()[:120], mine=mine == "1", overdue=overdue == "1",
+        mrn=mrn.strip()[:MAX_SEARCH],
+    )
+
+
+def _cursor(after: str) -> Cursor | None:
+    try:
+        return Cursor.decode(after) if after else None
+    except ValueError:
+        return None  # a mangled link: start again at the first page
+
+
+def _page_links(q: WorklistQuery, cursor: Cursor | None, nxt: Cursor | None, page: int
+                ) -> dict[str, str | None]:
+    """The next page's link (keeping the filters) and, past the first page, the first's."""
+    base = q.params()
+    return {
+        "next_url": "/?" + urlencode({**base, "after": nxt.encode(), "page": page + 1})
+        if nxt else None,
+        "first_url": "/?" + urlencode(base) if cursor else None,
+    }
+
+
 @router.get("/")
 def worklist(
     request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
@@ -85,17 +115,8 @@ def worklist(
     mine: str = "", overdue: str = "", mrn: str = "", after: str = "", page: int = 1,
 ) -> Response:
     """Open episodes, most overdue first."""
-    q = WorklistQuery(
-        state=_choice(state, {s.value for s in CareState}),
-        kind=_choice(kind, {k.value for k in ReminderKind}),
-        priority=_choice(priority, {p.value for p in Priority}),
-        coordinator=coordinator.strip()[:120], mine=mine == "1", overdue=overdue == "1",
-        mrn=mrn.strip()[:MAX_SEARCH],
-    )
-    try:
-        cursor = Cursor.decode(after) if after else None
-    except ValueError:
-        cursor = None  # a mangled link: start again at the first page
+    q = _query(state, kind, priority, coordinator, mine, overdue, mrn)
+    cursor = _cursor(after)
     now = board.now()
     zone = board.runtime.settings.zone
     today = local_day(now, zone)
@@ -104,15 +125,12 @@ def worklist(
     reminders = open_reminders_of(db, [e.id for e in episodes])
     rows = [_row(e, reminders.get(e.id, []), today, zone) for e in episodes]
     page = max(1, page) if cursor else 1
-    base = q.params()
     counts = board.counts.get(db, now)
     return render(request, board, "worklist.html", {
         "q": q,
         "rows": rows,
         "page": page,
-        "next_url": "/?" + urlencode({**base, "after": nxt.encode(), "page": page + 1})
-        if nxt else None,
-        "first_url": "/?" + urlencode(base) if cursor else None,
+        **_page_links(q, cursor, nxt, page),
         "counts": counts,
         "counts_as_of": counts.taken_at.astimezone(zone).strftime("%H:%M:%S"),
         "states": [s.value for s in CareState],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import text
 
 from api.auth import Caller, require
 from api.metrics import CONTENT_TYPE, MetricsResponse, RequestCounter, render
@@ -13,6 +12,7 @@ from api.schemas import Status
 from api.strict import StrictRoute
 from api.units import UnitDep
 from pathway.permissions import Action
+from pathway.store.health import ping
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 Anyone = Annotated[Caller, Depends(require(Action.READ))]
@@ -27,7 +27,7 @@ def healthz() -> Status:
 @router.get("/readyz", response_model=Status, summary="Readiness: the database answers")
 def readyz(unit: UnitDep, caller: Anyone) -> Status:
     """503 with Retry-After when the database cannot be reached."""
-    unit.session.execute(text("SELECT 1"))
+    ping(unit.session)
     return Status(status="ready")
 
 

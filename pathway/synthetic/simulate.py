@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import day_start
@@ -26,11 +25,12 @@ from pathway.episodes import apply_event, open_episode
 from pathway.errors import TransitionRefused
 from pathway.escalation import escalate_due
 from pathway.kpis import KpiReport, compute_kpis
-from pathway.models import Reminder
 from pathway.scan import raise_all_due
+from pathway.store.tallies import reminders_by_kind
 from pathway.store.versions import add_version, current_version, load_definition
 from pathway.store.worklist import count_by_state
 from pathway.synthetic.cohort import Cohort, Patient, patients
+from pathway.vocabulary import ReminderStatus
 
 ACTOR = "simulation"
 ESCALATION_BATCH = 500
@@ -123,18 +123,17 @@ def simulate(
             progress(day + 1, cohort.days)
     end = _at(cohort, cohort.days, 0, zone)
     with transaction(sessions) as session:
-        raised = {kind: n for kind, n in session.execute(
-            select(Reminder.kind, func.count()).group_by(Reminder.kind))}
-        open_count = session.scalar(select(func.count()).select_from(Reminder).where(
-            Reminder.status == "open")) or 0
+        raised = dict(reminders_by_kind(session))
+        open_count = sum(n for _, n in reminders_by_kind(
+            session, statuses=(ReminderStatus.OPEN.value,)))
         kpis = compute_kpis(session, start=cohort.start,
                             end=cohort.start + dt.timedelta(days=cohort.days), now=end, zone=zone)
         states = count_by_state(session)
     return SimulationResult(
         version=definition.version, title=definition.title, episodes=len(run.episode_of),
         events=run.events, refused=run.refused, states=states,
-        reminders={str(k): int(v) for k, v in raised.items()}, escalated=run.escalated,
-        open_reminders=int(open_count), kpis=kpis,
+        reminders=raised, escalated=run.escalated,
+        open_reminders=open_count, kpis=kpis,
     )
 
 
