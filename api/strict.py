@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.units import finishing
+from api.units import in_one_transaction, roll_back_unended
 from pathway.errors import InvalidData
 
 
@@ -35,18 +35,22 @@ def reject_unknown_query(request: Request, known: frozenset[str]) -> None:
 
 
 class StrictRoute(APIRoute):
-    """An API route: it refuses query parameters it does not declare, and a plain endpoint
-    ends its request's unit of work in its own worker thread (`api.units.finishing`)."""
+    """An API route: it refuses query parameters it does not declare, and it ends its
+    request's unit of work (`api.units`): the endpoint's run commits or rolls back, and a
+    request refused before the endpoint ran is rolled back once the route has answered."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, finishing(endpoint), **kwargs)
+        super().__init__(path, in_one_transaction(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = frozenset(_declared(self.dependant))
 
         async def strict(request: Request) -> Response:
-            reject_unknown_query(request, known)
-            return await handler(request)
+            try:
+                reject_unknown_query(request, known)
+                return await handler(request)
+            finally:
+                await roll_back_unended(request)
 
         return strict

@@ -1,15 +1,22 @@
-"""The unit of work of one request: a session, the time and the site's zone.
+"""The unit of work of one API request: a session, the time and the site's zone, and the one
+way its transaction ends.
 
-The edge owns the transaction: the dependency opens a session from the runtime, commits after
-the route returns (before the response is sent, so a failed commit is an error response, never
-a false success) and rolls back on any error. GET requests only read, so their transaction is
-marked read-only (on SQLite it then neither takes nor waits for the write lock).
+The edge owns the transaction, and the API's route class (`api.strict.StrictRoute`) is the one
+place that ends it:
 
-The dependency runs on the event loop: making a session does not connect, so only the end of
-the transaction (commit or rollback, then close: blocking database work) goes to a worker
-thread, in one hop, shielded from cancellation so a client that hangs up cannot leave a
-connection (or SQLite's write turn) held. Each hop to a thread costs more than the dependency's
-own work (BENCHMARKS.md, workload 3).
+- the endpoint's own run ends it, in the worker thread the (plain `def`) endpoint already runs
+  in: committed when the endpoint returns (before the response is sent, so a failed commit is
+  an error response, never a false success), rolled back when it raises (`in_one_transaction`);
+- a request refused before its endpoint ran (authentication, a role, a validation error, a
+  replayed idempotency key) is rolled back by the route's handler after it answered
+  (`roll_back_unended`), in one hop to a worker thread shielded from cancellation, so a client
+  that hangs up cannot leave a connection (or SQLite's write turn) held.
+
+The `Unit` ends once (`Unit.end`); nothing else commits, rolls back or closes its session.
+Making the unit does not connect, so the dependency runs on the event loop; GET requests only
+read, so their transaction is marked read-only (on SQLite it then neither takes nor waits for
+the write lock). Each hop to a thread costs more than the dependency's own work
+(BENCHMARKS.md, workload 3): that is why the commit happens inside the endpoint's hop.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -31,9 +38,11 @@ from pathway.db import reader_bind
 from pathway.runtime import Runtime
 
 READS = frozenset({"GET", "HEAD"})
+#: Where a request's unit is kept (`request.state`), for its route to end it.
+STATE_KEY = "pathway_unit"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Unit:
     """What a route works with: one transaction, one `now`, the site's zone."""
 
@@ -41,6 +50,22 @@ class Unit:
     now: dt.datetime
     zone: ZoneInfo
     runtime: Runtime
+    #: Whether the transaction has been committed or rolled back (and the session closed).
+    ended: bool = field(default=False, init=False)
+
+    def end(self, *, commit: bool) -> None:
+        """Commit (or roll back), then close; a second call does nothing. Blocking: call it
+        from a worker thread."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if commit:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -49,37 +74,25 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-#: Set in a session's `info` once its transaction has been ended by `finish`.
-FINISHED = "pathway_unit_finished"
+async def unit_of_work(request: Request) -> Unit:
+    """The request's unit of work (FastAPI makes it once per request); its route ends it."""
+    runtime = runtime_of(request)
+    if request.method in READS:  # on SQLite, a reader never takes or waits for the write lock
+        session = runtime.sessions(bind=reader_bind(runtime.engine))
+    else:
+        session = runtime.sessions()
+    unit = Unit(session=session, now=runtime.now(), zone=runtime.settings.zone, runtime=runtime)
+    setattr(request.state, STATE_KEY, unit)
+    return unit
 
 
-def _end(session: Session, *, commit: bool) -> None:
-    """Commit (or roll back), then close: the blocking end of a request's transaction."""
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.info[FINISHED] = True
-        session.close()
-
-
-def finish(unit: Unit, *, commit: bool) -> None:
-    """End the unit's transaction now, in the calling thread (see `finishing`)."""
-    if not unit.session.info.get(FINISHED):
-        _end(unit.session, commit=commit)
-
-
-def finishing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain (`def`) endpoint that ends its request's unit of work itself, at its end, in
-    the worker thread it already runs in: committed if it returns (before the response is
-    sent, so a failed commit is still an error response), rolled back if it raises. Without
-    this the commit took a thread hop of its own after the endpoint, and each hop costs about
-    as much CPU as the commit (BENCHMARKS.md, workload 3). The API's route class applies it;
-    `functools.wraps` keeps the signature FastAPI reads the parameters from."""
+def in_one_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint, ending its request's unit of work at its end, in the worker thread it
+    runs in: committed if it returns, rolled back if it raises. `functools.wraps` keeps the
+    signature FastAPI reads the parameters from. The API's endpoints are plain functions (the
+    database work blocks); a coroutine endpoint is refused here rather than ended elsewhere."""
     if inspect.iscoroutinefunction(endpoint):
-        return endpoint
+        raise TypeError(f"{endpoint.__name__}: API endpoints are plain functions (def)")
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -88,34 +101,22 @@ def finishing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             result = endpoint(*args, **kwargs)
         except BaseException:
             for unit in units:
-                finish(unit, commit=False)
+                unit.end(commit=False)
             raise
         for unit in units:
-            finish(unit, commit=True)
+            unit.end(commit=True)
         return result
 
     return run
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
-    """Open a transaction for the request; commit on success, roll back on error (unless the
-    endpoint ended it already, `finishing`)."""
-    runtime = runtime_of(request)
-    if request.method in READS:  # on SQLite, a reader never takes or waits for the write lock
-        session = runtime.sessions(bind=reader_bind(runtime.engine))
-    else:
-        session = runtime.sessions()
-    unit = Unit(session=session, now=runtime.now(), zone=runtime.settings.zone, runtime=runtime)
-    try:
-        yield unit
-    except BaseException:
-        if not session.info.get(FINISHED):
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(_end, session, commit=False)
-        raise
-    if not session.info.get(FINISHED):
+async def roll_back_unended(request: Request) -> None:
+    """After the route answered: roll back a unit its endpoint never ended (the request was
+    refused before the endpoint ran)."""
+    unit = getattr(request.state, STATE_KEY, None)
+    if isinstance(unit, Unit) and not unit.ended:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_end, session, commit=True)
+            await run_in_threadpool(unit.end, commit=False)
 
 
-UnitDep = Annotated[Unit, Depends(unit_of_work, scope="function")]
+UnitDep = Annotated[Unit, Depends(unit_of_work)]

@@ -32,7 +32,7 @@ def _refuse_untyped_day(value: dt.date) -> Any:
         "(e.g. `literal(value, Column.type)`) so it is stored as the column stores days")
 
 
-# SQLite keeps instants and days as integers (`pathway.models.UTCDateTime`, `Day`). A datetime
+# SQLite keeps instants and days as integers (`pathway.store.column_types`). A datetime
 # or date bound without a column type would reach the driver, whose default adapter writes
 # text, and text compares above every integer: rows would silently drop out of (or into) a
 # query. Refuse it instead.

@@ -1,4 +1,4 @@
-"""Calendar days on SQLite are integer days since 1970-01-01 (`pathway.models.Day`): every
+"""Calendar days on SQLite are integer days since 1970-01-01 (`column_types.Day`): every
 writer stores that form, every reader gets dates back, and migration 0005 converts a database
 written in the old text form (and back) without losing a day."""
 

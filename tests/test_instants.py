@@ -1,4 +1,4 @@
-"""Timestamps on SQLite are integer microseconds since 1970 UTC (`pathway.models.UTCDateTime`):
+"""Timestamps on SQLite are integer microseconds since 1970 UTC (`column_types.UTCDateTime`):
 every writer stores that form, every reader gets aware UTC datetimes back, and migration 0003
 converts a database written in the old text form (and back) without losing a microsecond."""
 
