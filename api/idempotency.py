@@ -31,6 +31,7 @@ from api.units import Unit, UnitDep
 from pathway.errors import InvalidData
 from pathway.models import IdempotencyRecord
 from pathway.permissions import Action
+from pathway.store.idempotency import key_record
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -136,7 +137,7 @@ def _reserve(unit: Unit, caller: Caller, key: str, method: str, path: str,
              fingerprint: str) -> Idempotency:
     session = unit.session
     actor = caller.actor
-    found = session.get(IdempotencyRecord, (actor, key))
+    found = key_record(session, actor=actor, key=key)
     if found is not None:
         _check(found, method, path, fingerprint)
     record = IdempotencyRecord(actor=actor, key=key, method=method, path=path,
@@ -148,7 +149,7 @@ def _reserve(unit: Unit, caller: Caller, key: str, method: str, path: str,
     except IntegrityError:
         # A concurrent request with this key committed first: answer as a retry of it.
         session.rollback()
-        found = session.get(IdempotencyRecord, (actor, key))
+        found = key_record(session, actor=actor, key=key)
         if found is not None:
             _check(found, method, path, fingerprint)
         raise ApiProblem(409, "idempotency-in-progress",

@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pathway.errors import Duplicate, InvalidData, NotFound
 from pathway.models import ApiKey, User
-from pathway.store import sql
-from pathway.store.tables import table_of as cast_table
+from pathway.store import api_keys, users
+from pathway.store.api_keys import LiveKey
 from pathway.vocabulary import Role
 
 _hasher = PasswordHasher()
@@ -47,7 +45,7 @@ def create_user(
         raise InvalidData("username", "must be 1-80 characters")
     if len(password) < 8:
         raise InvalidData("password", "must be at least 8 characters")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if users.user_exists(session, username):
         raise Duplicate("user", username)
     user = User(username=username, password_hash=_hasher.hash(password), role=_role(role).value,
                 email=email, display_name=display_name, active=True, created_at=now)
@@ -58,7 +56,7 @@ def create_user(
 
 def verify_user(session: Session, *, username: str, password: str) -> User | None:
     """The active user with these credentials, or None."""
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    user = users.active_user(session, username)
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
@@ -77,7 +75,7 @@ def create_api_key(
     """Add an API key; returns the row and the raw key (shown once, never stored)."""
     if not name or len(name) > 80:
         raise InvalidData("name", "must be 1-80 characters")
-    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+    if api_keys.key_name_taken(session, name):
         raise Duplicate("api key", name)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(name=name, key_hash=hash_key(raw), prefix=raw[:10], role=_role(role).value,
@@ -87,33 +85,15 @@ def create_api_key(
     return key, raw
 
 
-_LIVE_KEY = select(*cast_table(ApiKey).columns).where(
-    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
-
-
-@dataclass(frozen=True, slots=True)
-class LiveKey:
-    """A live API key as read for one request."""
-
-    id: int
-    name: str
-    key_hash: str
-    prefix: str
-    role: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
-
-
 def find_api_key(session: Session, raw: str) -> LiveKey | None:
     """The live key matching a presented secret, or None (every API request asks: read on
     the driver's cursor, `pathway.store.sql`)."""
-    found = sql.rows(session, _LIVE_KEY, {"key_hash": hash_key(raw)})
-    return LiveKey(*found[0]) if found else None
+    return api_keys.live_key(session, hash_key(raw))
 
 
 def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:
     """Revoke a key by name."""
-    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    key = api_keys.key_named(session, name)
     if key is None:
         raise NotFound("api key", name)
     key.revoked_at = now
@@ -123,7 +103,7 @@ def revoke_api_key(session: Session, *, name: str, now: dt.datetime) -> ApiKey:
 
 def set_password(session: Session, *, username: str, password: str) -> User:
     """Replace a user's password."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = users.user_named(session, username)
     if user is None:
         raise NotFound("user", username)
     if len(password) < 8:
@@ -135,9 +115,9 @@ def set_password(session: Session, *, username: str, password: str) -> User:
 
 def list_users(session: Session) -> list[User]:
     """Every dashboard user, by name."""
-    return list(session.scalars(select(User).order_by(User.username)))
+    return users.all_users(session)
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:
     """Every API key (live and revoked), by name; the secret is never stored."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.name)))
+    return api_keys.all_keys(session)

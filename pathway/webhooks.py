@@ -15,11 +15,12 @@ import secrets
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pathway.errors import InvalidData, NotFound
 from pathway.models import WebhookSubscription
+from pathway.store import subscriptions
+from pathway.store.subscriptions import MAX_ID as MAX_ID
 from pathway.vocabulary import ALL_EVENT_NAMES, OPENED_EVENT, ReminderKind
 
 SECRET_PREFIX = "whsec_"
@@ -29,7 +30,6 @@ ALL_EVENTS = "*"
 EVENT_CHOICES: tuple[str, ...] = (*ALL_EVENT_NAMES, OPENED_EVENT, ALL_EVENTS)
 #: What `reminder_kinds` may contain.
 REMINDER_CHOICES: tuple[str, ...] = (*(k.value for k in ReminderKind), *REMINDER_TOPICS)
-MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 
 
 def new_secret() -> str:
@@ -94,16 +94,12 @@ def create_subscription(
 def list_subscriptions(session: Session, *, include_inactive: bool = False
                        ) -> list[WebhookSubscription]:
     """Subscriptions, oldest first (active ones only unless asked)."""
-    query = select(WebhookSubscription).order_by(WebhookSubscription.id)
-    if not include_inactive:
-        query = query.where(WebhookSubscription.active.is_(True))
-    return list(session.scalars(query))
+    return subscriptions.subscriptions(session, include_inactive=include_inactive)
 
 
 def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
     """One active subscription or NotFound."""
-    row = (session.get(WebhookSubscription, subscription_id)
-           if 0 < subscription_id <= MAX_ID else None)
+    row = subscriptions.subscription(session, subscription_id)
     if row is None or not row.active:
         raise NotFound("webhook subscription", subscription_id)
     return row

@@ -1,5 +1,6 @@
-"""Dashboard users as the edges look them up: the active user behind a login session, and
-whether a user name is taken. (Creating users and checking passwords is `pathway.access`.)"""
+"""Dashboard users as remembered: the active user behind a login, a user by name (active or
+not), whether a name is taken, and everyone by name. Statements are built once. (Choosing and
+checking passwords, and roles, are decisions of `pathway.access`.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathway.models import User
 
 _ACTIVE_BY_NAME = select(User).where(User.username == bindparam("username"),
                                      User.active.is_(True))
+_BY_NAME = select(User).where(User.username == bindparam("username"))
 _ID_BY_NAME = select(User.id).where(User.username == bindparam("username"))
+_EVERYONE = select(User).order_by(User.username)
 
 
 def active_user(session: Session, username: str) -> User | None:
@@ -18,6 +21,16 @@ def active_user(session: Session, username: str) -> User | None:
     return session.scalar(_ACTIVE_BY_NAME, {"username": username})
 
 
+def user_named(session: Session, username: str) -> User | None:
+    """The user with this name, active or not, or None."""
+    return session.scalar(_BY_NAME, {"username": username})
+
+
 def user_exists(session: Session, username: str) -> bool:
     """Whether a user (active or not) has this name."""
     return session.scalar(_ID_BY_NAME, {"username": username}) is not None
+
+
+def all_users(session: Session) -> list[User]:
+    """Every dashboard user (active or not), by name."""
+    return list(session.scalars(_EVERYONE))

@@ -1,0 +1,57 @@
+"""API keys as remembered: only their SHA-256 (`pathway.access.hash_key`) and a display
+prefix, never the secret. The live key behind a presented secret is read on every API request,
+so it runs on the driver's cursor (`pathway.store.sql`) and comes back as a frozen row; the
+rest are the ORM's objects, for the CLI and the dashboard. Statements are built once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from pathway.models import ApiKey
+from pathway.store import sql
+from pathway.store.tables import table_of
+
+_KEYS = table_of(ApiKey)
+_LIVE_BY_HASH = select(*_KEYS.columns).where(
+    _KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
+_BY_NAME = select(ApiKey).where(ApiKey.name == bindparam("name"))
+_ID_BY_NAME = select(ApiKey.id).where(ApiKey.name == bindparam("name"))
+_EVERY_KEY = select(ApiKey).order_by(ApiKey.name)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveKey:
+    """A live API key as read for one request."""
+
+    id: int
+    name: str
+    key_hash: str
+    prefix: str
+    role: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def live_key(session: Session, key_hash: str) -> LiveKey | None:
+    """The unrevoked key stored with this hash, or None."""
+    found = sql.rows(session, _LIVE_BY_HASH, {"key_hash": key_hash})
+    return LiveKey(*found[0]) if found else None
+
+
+def key_named(session: Session, name: str) -> ApiKey | None:
+    """The key with this name (live or revoked), or None."""
+    return session.scalar(_BY_NAME, {"name": name})
+
+
+def key_name_taken(session: Session, name: str) -> bool:
+    """Whether a key (live or revoked) has this name."""
+    return session.scalar(_ID_BY_NAME, {"name": name}) is not None
+
+
+def all_keys(session: Session) -> list[ApiKey]:
+    """Every API key (live and revoked), by name."""
+    return list(session.scalars(_EVERY_KEY))
