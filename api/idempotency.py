@@ -1,12 +1,13 @@
 """`Idempotency-Key` on POST: a retry with the same key and body gets the first response again.
 
 The record is written in the request's own transaction: a placeholder row is inserted before
-the route does anything (so a concurrent request with the same key waits on it, then replays),
-and filled with the response when the route succeeds. An error rolls the placeholder back with
-everything else, so a failed request may be retried with the same key. Keys are per caller.
-The same key with another body, method or path gets 422. A key and its response are kept for
-`Settings.idempotency_retention_hours` (24), then deleted by the scheduler
-(`pathway.store.retention`): after that the same key is a new request.
+the route does anything (so a concurrent request with the same key waits on it, then replays;
+nothing is rolled back mid-request, `pathway.store.idempotency`), and filled with the response
+when the route succeeds. An error rolls the placeholder back with everything else (the route
+ends the transaction, `api.units`), so a failed request may be retried with the same key.
+Keys are per caller. The same key with another body, method or path gets 422. A key and its
+response are kept for `Settings.idempotency_retention_hours` (24), then deleted by the
+scheduler (`pathway.store.retention`): after that the same key is a new request.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
@@ -29,9 +29,8 @@ from api.auth import Caller, require
 from api.problems import ApiProblem
 from api.units import Unit, UnitDep
 from pathway.errors import InvalidData
-from pathway.models import IdempotencyRecord
 from pathway.permissions import Action
-from pathway.store.idempotency import key_record
+from pathway.store import idempotency as keys
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -58,12 +57,12 @@ def body_fingerprint(body: bytes) -> str:
 
 @dataclass
 class Idempotency:
-    """The key of this request (if any) and where its response is remembered."""
+    """The key of this request (if any), reserved for it, and where its response is kept."""
 
     unit: Unit
     #: Who sent the request (authenticated and permitted).
     caller: Caller
-    record: IdempotencyRecord | None = None
+    key: str | None = None
 
     def reply(self, content: Any, *, status: int = 200,
               headers: dict[str, str] | None = None) -> Response:
@@ -73,25 +72,28 @@ class Idempotency:
         body = (content.model_dump(mode="json", by_alias=True) if isinstance(content, BaseModel)
                 else jsonable_encoder(content))
         response = JSONResponse(body, status_code=status, headers=headers or {})
-        if self.record is not None:
-            self.record.status_code = status
-            self.record.response_headers = {
-                k: v for k, v in response.headers.items() if k.lower() in STORED_HEADERS}
-            self.record.response_body = bytes(response.body).decode()
-            self.unit.session.flush()
+        if self.key is not None:
+            kept = {k: v for k, v in response.headers.items() if k.lower() in STORED_HEADERS}
+            keys.fill(self.unit.session, actor=self.caller.actor, key=self.key,
+                      status_code=status, response_headers=kept,
+                      response_body=bytes(response.body).decode())
         return response
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _replay(record: keys.KeyRecord) -> Response:
     headers = {k: v for k, v in record.response_headers.items() if k != "content-type"}
     headers[REPLAYED] = "true"
     return Response(record.response_body, status_code=record.status_code, headers=headers,
                     media_type=record.response_headers.get("content-type", "application/json"))
 
 
-def _check(record: IdempotencyRecord, method: str, path: str, fingerprint: str) -> None:
+def _check(record: keys.KeyRecord, method: str, path: str, fingerprint: str) -> None:
     if (record.method, record.path, record.body_hash) != (method, path, fingerprint):
         raise InvalidData(HEADER, "this key was already used for a different request")
+    if record.status_code == 0:  # not filled: cannot be seen once committed, kept defensively
+        raise ApiProblem(409, "idempotency-in-progress",
+                         "a request with this key is still being processed; retry",
+                         headers={"Retry-After": "1"})
     raise IdempotentReplay(_replay(record))
 
 
@@ -135,26 +137,17 @@ def idempotent(action: Action) -> Callable[..., Awaitable[Idempotency]]:
 
 def _reserve(unit: Unit, caller: Caller, key: str, method: str, path: str,
              fingerprint: str) -> Idempotency:
+    """Reserve the key in the request's transaction, or answer as the request that took it
+    (a concurrent one is waited for by the database, `pathway.store.idempotency`)."""
     session = unit.session
     actor = caller.actor
-    found = key_record(session, actor=actor, key=key)
+    if keys.reserve(session, actor=actor, key=key, method=method, path=path,
+                    body_hash=fingerprint, now=unit.now):
+        return Idempotency(unit, caller, key)
+    found = keys.key_record(session, actor=actor, key=key)
     if found is not None:
         _check(found, method, path, fingerprint)
-    record = IdempotencyRecord(actor=actor, key=key, method=method, path=path,
-                               body_hash=fingerprint, status_code=0, response_headers={},
-                               response_body="", created_at=unit.now)
-    session.add(record)
-    try:
-        session.flush()
-    except IntegrityError:
-        # A concurrent request with this key committed first: answer as a retry of it.
-        session.rollback()
-        found = key_record(session, actor=actor, key=key)
-        if found is not None:
-            _check(found, method, path, fingerprint)
-        raise ApiProblem(409, "idempotency-in-progress",
-                         "a request with this key is still being processed; retry",
-                         headers={"Retry-After": "1"}) from None
-    return Idempotency(unit, caller, record)
-
-
+    # Taken, yet gone when read: deleted after its retention in between. Retry as new.
+    raise ApiProblem(409, "idempotency-in-progress",
+                     "a request with this key is still being processed; retry",
+                     headers={"Retry-After": "1"})
