@@ -64,6 +64,9 @@ class MilestoneRule(BaseModel):
     voided_by: list[Trigger] = []
     #: Triggers that close it as declined or contraindicated (the fact's `reason`).
     declined_by: list[Trigger] = []
+    #: Not opened when the episode has already met one of these milestones (a treatment
+    #: gap is not opened by a recommendation recorded after the therapy started).
+    unless_met: list[MilestoneKind] = []
     #: A notice, not an obligation: met once its reminder is raised.
     ends_when_raised: bool = False
     seeds: list[str]
@@ -124,11 +127,16 @@ class PathwayDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> PathwayDefinition:
-        missing_m = set(MilestoneKind) - set(self.milestones)
-        missing_r = set(ReminderKind) - set(self.reminders)
-        if missing_m or missing_r:
-            names = sorted(str(x) for x in missing_m | missing_r)
-            raise ValueError(f"definition lacks rules for: {', '.join(names)}")
+        """A version has the milestones it lists (version 1 has none of the fracture liaison
+        data set); every reminder its milestones name has a rule, every milestone named by
+        `unless_met` is in the version."""
+        named_r = {r.overdue_reminder for r in self.milestones.values()} | {
+            r.heads_up_reminder for r in self.milestones.values() if r.heads_up_reminder}
+        named_m = {k for r in self.milestones.values() for k in r.unless_met}
+        missing = sorted(str(x) for x in (named_r - set(self.reminders))
+                         | (named_m - set(self.milestones)))
+        if missing:
+            raise ValueError(f"definition lacks rules for: {', '.join(missing)}")
         watched = [r.watches for r in self.milestones.values() if r.watches is not None]
         if len(watched) != len(set(watched)):
             raise ValueError("two milestones watch the same state")

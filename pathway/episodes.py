@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from pathway.clock import local_day
 from pathway.errors import (
@@ -38,7 +38,7 @@ from pathway.rules.snapshot import EpisodeSnapshot, PatientSnapshot
 from pathway.store import episodes as store
 from pathway.store import openings, snapshots
 from pathway.store.held import refresh_held
-from pathway.store.reads import event_log
+from pathway.store.reads import episode_with_patient, event_log
 from pathway.store.versions import load_definition
 from pathway.vocabulary import CareState, Fact, TransitionEvent
 
@@ -57,7 +57,7 @@ def get_episode(session: Session, episode_id: int) -> Episode:
     """One episode with its patient, as the ORM's object (for the read views), or NotFound."""
     if not 0 < episode_id < MAX_ID:
         raise NotFound("episode", episode_id)
-    found = session.get(Episode, episode_id, options=[joinedload(Episode.patient)])
+    found = episode_with_patient(session, episode_id)
     if found is None:
         raise NotFound("episode", episode_id)
     return found

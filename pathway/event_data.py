@@ -20,14 +20,23 @@ from pathway.vocabulary import (
     Agent,
     AugmentationDecision,
     CloseReason,
+    CommunicationKind,
     ContactKind,
     DeclineReason,
+    DxaNotDone,
     EarlyAugmentationReason,
+    ExerciseSetting,
     Fact,
+    FallsRisk,
+    FractureRisk,
     ImagingFinding,
     Modality,
     NeuroFinding,
+    NotRecommended,
+    RecommendedTo,
     RedFlag,
+    RiskTool,
+    StrengthBalanceNotStarted,
     SurgeryReason,
     Symptoms,
     TransitionEvent,
@@ -124,6 +133,104 @@ class RecordContact(EventData):
         return self
 
 
+class FieldProblem(ValueError):
+    """A check across fields that still names the one field at fault (pydantic's model
+    validators name none)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _either(model: BaseModel, done: tuple[str, ...], instead: str) -> None:
+    """The fields of `done` all given, or `instead` alone: never both, never neither."""
+    given = [name for name in done if getattr(model, name) is not None]
+    if getattr(model, instead) is not None:
+        if given:
+            raise FieldProblem(given[0], f"must not come with {instead}")
+        return
+    missing = [name for name in done if getattr(model, name) is None]
+    if missing:
+        raise FieldProblem(missing[0], f"required (or {instead} with its reason)")
+
+
+Percent = Annotated[float, Field(ge=0, le=100, strict=True)]
+TScore = Annotated[float, Field(ge=-7.0, le=5.0, strict=True)]
+
+
+class RecordFlsAssessment(EventData):
+    """The fracture liaison assessment of fracture risk (FLS-DB: assessed; IOF)."""
+
+    assessed_on: IsoDate
+    fracture_risk: FractureRisk
+    tool: RiskTool | None = None
+    frax_major_pct: Percent | None = None
+    frax_hip_pct: Percent | None = None
+
+
+class RecordDxa(EventData):
+    """A DXA scan with its T-scores, or why none was done."""
+
+    performed_on: IsoDate | None = None
+    t_score_lumbar: TScore | None = None
+    t_score_femoral_neck: TScore | None = None
+    t_score_total_hip: TScore | None = None
+    not_done: DxaNotDone | None = None
+
+    @model_validator(mode="after")
+    def _done_or_not(self) -> RecordDxa:
+        scores = [self.t_score_lumbar, self.t_score_femoral_neck, self.t_score_total_hip]
+        if self.not_done is not None and any(s is not None for s in scores):
+            named = ("t_score_lumbar", "t_score_femoral_neck", "t_score_total_hip")
+            raise FieldProblem(next(n for n, s in zip(named, scores, strict=True)
+                                    if s is not None), "must not come with not_done")
+        _either(self, ("performed_on",), "not_done")
+        return self
+
+
+class RecordFallsAssessment(EventData):
+    """A falls risk assessment and whether the patient was referred to a falls service."""
+
+    assessed_on: IsoDate
+    falls_risk: FallsRisk
+    referred_to_falls_service: StrictBool
+
+
+class RecordStrengthBalance(EventData):
+    """Strength and balance training started (where), or why not."""
+
+    started_on: IsoDate | None = None
+    setting: ExerciseSetting | None = None
+    not_started: StrengthBalanceNotStarted | None = None
+
+    @model_validator(mode="after")
+    def _started_or_not(self) -> RecordStrengthBalance:
+        _either(self, ("started_on", "setting"), "not_started")
+        return self
+
+
+class RecommendTherapy(EventData):
+    """Bone therapy recommended (which agent, to whom), or why not."""
+
+    recommended_on: IsoDate | None = None
+    agent: Agent | None = None
+    to: RecommendedTo | None = None
+    not_recommended: NotRecommended | None = None
+
+    @model_validator(mode="after")
+    def _recommended_or_not(self) -> RecommendTherapy:
+        _either(self, ("recommended_on", "agent", "to"), "not_recommended")
+        return self
+
+
+class RecordCommunication(EventData):
+    """A letter to primary care or the patient, or patient education, sent."""
+
+    kind: CommunicationKind
+    sent_on: IsoDate
+
+
 DATA_SCHEMAS: dict[str, type[EventData]] = {
     TransitionEvent.START_CONSERVATIVE_CARE: NoData,
     TransitionEvent.SUSPECT_MALIGNANCY: SuspectMalignancy,
@@ -141,6 +248,12 @@ DATA_SCHEMAS: dict[str, type[EventData]] = {
     Fact.RECORD_NEURO_CHANGE: RecordNeuroChange,
     Fact.RECORD_SYMPTOM_CHANGE: RecordSymptomChange,
     Fact.RECORD_CONTACT: RecordContact,
+    Fact.RECORD_FLS_ASSESSMENT: RecordFlsAssessment,
+    Fact.RECORD_DXA: RecordDxa,
+    Fact.RECORD_FALLS_ASSESSMENT: RecordFallsAssessment,
+    Fact.RECORD_STRENGTH_BALANCE: RecordStrengthBalance,
+    Fact.RECOMMEND_THERAPY: RecommendTherapy,
+    Fact.RECORD_COMMUNICATION: RecordCommunication,
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,6 +262,9 @@ M = TypeVar("M", bound=BaseModel)
 def first_error(exc: ValidationError, prefix: str) -> InvalidData:
     """Turn pydantic's first error into an InvalidData naming the dotted field path."""
     err = exc.errors(include_url=False)[0]
+    problem = err.get("ctx", {}).get("error")
+    if isinstance(problem, FieldProblem):
+        return InvalidData(f"{prefix}.{problem.field}", problem.reason)
     path = ".".join(str(p) for p in err["loc"])
     field = f"{prefix}.{path}" if path else prefix
     return InvalidData(field, str(err["msg"]))

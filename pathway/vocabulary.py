@@ -59,6 +59,13 @@ class Fact(StrEnum):
     RECORD_NEURO_CHANGE = "record_neuro_change"
     RECORD_SYMPTOM_CHANGE = "record_symptom_change"
     RECORD_CONTACT = "record_contact"
+    # The fracture liaison data set (pathway version 2; recorded on any version).
+    RECORD_FLS_ASSESSMENT = "record_fls_assessment"
+    RECORD_DXA = "record_dxa"
+    RECORD_FALLS_ASSESSMENT = "record_falls_assessment"
+    RECORD_STRENGTH_BALANCE = "record_strength_balance"
+    RECOMMEND_THERAPY = "recommend_therapy"
+    RECORD_COMMUNICATION = "record_communication"
 
 
 #: Every name an integration may send to `POST /v1/episodes/{id}/events`.
@@ -83,6 +90,13 @@ class MilestoneKind(StrEnum):
     DENOSUMAB_NEXT_DOSE = "denosumab_next_dose"
     LIAISON_MONITORING = "liaison_monitoring"
     ADHERENCE_REVIEW = "adherence_review"
+    # Pathway version 2: the fracture liaison data set.
+    FLS_ASSESSMENT = "fls_assessment"
+    DXA = "dxa"
+    FALLS_ASSESSMENT = "falls_assessment"
+    THERAPY_RECOMMENDATION = "therapy_recommendation"
+    STRENGTH_BALANCE = "strength_balance"
+    TREATMENT_GAP = "treatment_gap"
 
 
 class MilestoneStatus(StrEnum):
@@ -111,6 +125,13 @@ class ReminderKind(StrEnum):
     ADHERENCE_REVIEW_OVERDUE = "adherence_review_overdue"
     URGENT_SURGICAL_REVIEW = "urgent_surgical_review"
     REPEAT_MRI_NEEDED = "repeat_mri_needed"
+    # Pathway version 2.
+    FLS_ASSESSMENT_OVERDUE = "fls_assessment_overdue"
+    DXA_OVERDUE = "dxa_overdue"
+    FALLS_ASSESSMENT_OVERDUE = "falls_assessment_overdue"
+    THERAPY_RECOMMENDATION_OVERDUE = "therapy_recommendation_overdue"
+    STRENGTH_BALANCE_OVERDUE = "strength_balance_overdue"
+    TREATMENT_GAP = "treatment_gap"
 
 
 class Priority(StrEnum):
@@ -216,6 +237,59 @@ class DeclineReason(StrEnum):
 class ContactKind(StrEnum):
     LIAISON_MONITORING = "liaison_monitoring"
     ADHERENCE_REVIEW = "adherence_review"
+
+
+class FractureRisk(StrEnum):
+    LOW = "low"
+    INTERMEDIATE = "intermediate"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+
+
+class RiskTool(StrEnum):
+    FRAX = "frax"
+    QFRACTURE = "qfracture"
+    CLINICAL = "clinical"
+
+
+class DxaNotDone(StrEnum):
+    NOT_INDICATED = "not_indicated"
+    DECLINED = "declined"
+    UNABLE = "unable"
+
+
+class FallsRisk(StrEnum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class ExerciseSetting(StrEnum):
+    COMMUNITY = "community"
+    HOSPITAL = "hospital"
+    HOME = "home"
+
+
+class StrengthBalanceNotStarted(StrEnum):
+    DECLINED = "declined"
+    NOT_INDICATED = "not_indicated"
+
+
+class RecommendedTo(StrEnum):
+    PRIMARY_CARE = "primary_care"
+    FLS_CLINIC = "fls_clinic"
+    SPECIALIST = "specialist"
+
+
+class NotRecommended(StrEnum):
+    NOT_INDICATED = "not_indicated"
+    ALREADY_TREATED = "already_treated"
+    DECLINED = "declined"
+
+
+class CommunicationKind(StrEnum):
+    PRIMARY_CARE_LETTER = "primary_care_letter"
+    PATIENT_LETTER = "patient_letter"
+    PATIENT_EDUCATION = "patient_education"
 
 
 class Cause(StrEnum):

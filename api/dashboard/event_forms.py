@@ -28,11 +28,11 @@ class FormField:
     """One input: its name, the widget it needs and its choices."""
 
     name: str
-    widget: str  # select | checkboxes | number | date | text | textarea | yesno
+    widget: str  # select | checkboxes | number | decimal | date | text | textarea | yesno
     required: bool
     choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def input_name(self) -> str:
@@ -67,7 +67,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
             return annotation, optional
 
 
-def _bounds(info: FieldInfo) -> tuple[int | None, int | None]:
+def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
     low = high = None
     for meta in info.metadata:
         low = getattr(meta, "ge", low)
@@ -86,9 +86,10 @@ def _field(name: str, info: FieldInfo) -> FormField:
         return FormField(name, "select", required, tuple(m.value for m in inner))
     if inner is bool:
         return FormField(name, "yesno", required)
-    if inner is int:
+    if inner in (int, float):
         low, high = _bounds(info)
-        return FormField(name, "number", required, minimum=low, maximum=high)
+        return FormField(name, "number" if inner is int else "decimal", required,
+                         minimum=low, maximum=high)
     if inner is dt.date:
         return FormField(name, "date", required)
     widget = "textarea" if name in {"note", "text"} else "text"
@@ -115,6 +116,11 @@ def _parse_value(spec: FormField, form: FormData) -> Any:
             return int(raw)
         except ValueError as exc:
             raise InvalidData(f"data.{spec.name}", "must be a whole number") from exc
+    if spec.widget == "decimal":
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise InvalidData(f"data.{spec.name}", "must be a number") from exc
     if spec.widget == "yesno":
         if raw not in {"yes", "no"}:
             raise InvalidData(f"data.{spec.name}", "must be yes or no")

@@ -114,9 +114,7 @@ def _fact(work: Work, event: str, data: Mapping[str, Any]) -> None:
     """A bone-health or clinical fact: milestones met, voided, declined or opened; reminders
     raised at once; records kept."""
     definition = work.table.definition
-    on = data.get("started_on") or work.occurred_on
-    if isinstance(on, str):
-        on = dt.date.fromisoformat(on)
+    on = _day_of(data, work.occurred_on)
     if event == Fact.RECORD_THERAPY:
         work.records.append(Record("therapy", {"agent": data["agent"], "started_on": on,
                                                "dose": data.get("dose")}))
@@ -131,10 +129,28 @@ def _fact(work: Work, event: str, data: Mapping[str, Any]) -> None:
         elif hit(rule.voided_by):
             work.close(kind.value, VOID, on)
         elif hit(rule.declined_by):
-            work.close(kind.value, str(data["reason"]), on)
-        if hit(rule.opened_by) and _may_open(work, kind.value, rule):
+            work.close(kind.value, _declined_as(data), on)
+        if hit(rule.opened_by) and _may_open(work, kind.value, rule) and not any(
+                work.met(k) for k in rule.unless_met):
             work.open(kind.value, rule, _anchor(work, rule, on))
     _raise_at_once(work, event, data)
+
+
+#: The data field that gives a fact's own day, where it has one (else the day it occurred).
+DAY_FIELDS = ("started_on", "recommended_on", "performed_on", "assessed_on", "sent_on")
+
+
+def _day_of(data: Mapping[str, Any], occurred_on: dt.date) -> dt.date:
+    on = next((data[f] for f in DAY_FIELDS if data.get(f) is not None), occurred_on)
+    return dt.date.fromisoformat(on) if isinstance(on, str) else on
+
+
+def _declined_as(data: Mapping[str, Any]) -> str:
+    """A declining fact closes its milestone as contraindicated or (any other reason: not
+    indicated, declined, unable) declined; the reason itself is in the event log."""
+    if data.get("reason") == MilestoneStatus.CONTRAINDICATED.value:
+        return MilestoneStatus.CONTRAINDICATED.value
+    return MilestoneStatus.DECLINED.value
 
 
 def _may_open(work: Work, kind: str, rule: MilestoneRule) -> bool:

@@ -21,7 +21,9 @@ OSTEOPOROSIS_AGENT = "osteoporosis_agent"
 
 def matches(trigger: Trigger, event: str, data: Mapping[str, Any],
             definition: PathwayDefinition) -> bool:
-    """Whether `event` with `data` is `trigger` (`name` or `name:qualifier`)."""
+    """Whether `event` with `data` is `trigger`: `name`, or `name:qualifier` where the
+    qualifier is the data's agent or kind (`record_therapy:calcitonin`), any osteoporosis
+    agent (`osteoporosis_agent`), or a field the data carries (`record_dxa:not_done`)."""
     name, _, qualifier = trigger.partition(":")
     if name != event:
         return False
@@ -30,7 +32,7 @@ def matches(trigger: Trigger, event: str, data: Mapping[str, Any],
     value = data.get("agent", data.get("kind"))
     if qualifier == OSTEOPOROSIS_AGENT:
         return value in definition.osteoporosis_agents
-    return bool(value == qualifier)
+    return bool(value == qualifier) or data.get(qualifier) is not None
 
 
 def entering(state: str) -> Trigger:

@@ -63,6 +63,13 @@ class Work:
         return any(m.kind == kind for m in self.snapshot.milestones) or any(
             m.kind == kind for m in self.opened)
 
+    def met(self, kind: str) -> bool:
+        """Whether a milestone of `kind` has been met, by this decision included."""
+        now_met = {c.id for c in self.closed if c.status == MilestoneStatus.MET.value}
+        return any(m.kind == kind and (m.status == MilestoneStatus.MET.value or m.id in now_met)
+                   for m in self.snapshot.milestones) or any(
+            m.kind == kind and m.status == MilestoneStatus.MET.value for m in self.opened)
+
     def close(self, kind: str, status: str, on: dt.date) -> None:
         """Close the stored open milestones of `kind` as met, void, declined or
         contraindicated; their open reminders are resolved with them."""

@@ -5,9 +5,9 @@ episode's snapshot (`pathway.store.snapshots`)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from pathway.models import EventRecord
+from pathway.models import Episode, EventRecord
 from pathway.rules.snapshot import MilestoneSnapshot, ReminderSnapshot
 from pathway.store import sql
 from pathway.store.tables import MILESTONES
@@ -43,3 +43,8 @@ def event_log(session: Session, episode_id: int) -> list[EventRecord]:
     """The episode's event log, oldest first (the ORM's objects: the views read them)."""
     return list(session.scalars(select(EventRecord).where(EventRecord.episode_id == episode_id)
                                 .order_by(EventRecord.seq)))
+
+
+def episode_with_patient(session: Session, episode_id: int) -> Episode | None:
+    """The episode and its patient as the ORM's objects (for the read views), or None."""
+    return session.get(Episode, episode_id, options=[joinedload(Episode.patient)])

@@ -141,6 +141,21 @@ def test_declined_by() -> None:
     assert ignored.of_kind("osteoporosis_therapy")[0].status == "open"
 
 
+def test_unless_met() -> None:
+    """Version 2: no treatment gap once the therapy milestone is met; without the rule a
+    recommendation after the start opens one."""
+    v2 = builtin_definition(2)
+
+    def gaps(definition: PathwayDefinition) -> int:
+        episode = MemoryEpisode.open(definition)
+        episode.send("record_therapy", 5, agent="alendronate")
+        episode.send("recommend_therapy", 9, recommended_on="2026-03-11",
+                     agent="alendronate", to="primary_care")
+        return len(episode.of_kind("treatment_gap"))
+    assert gaps(v2) == 0
+    assert gaps(variant(v2, "treatment_gap", unless_met=[])) == 1
+
+
 def test_ends_when_raised() -> None:
     for definition, status in ((V1, "met"), (variant(V1, "calcitonin_course_end",
                                                      ends_when_raised=False), "open")):
@@ -240,7 +255,7 @@ TESTED = {
     *(f"milestones.{f}" for f in ("due_days", "overdue_days", "anchor", "overdue_reminder",
                                    "heads_up_reminder", "watches", "rearm_days", "opened_by",
                                    "reopen", "met_by", "voided_by", "declined_by",
-                                   "ends_when_raised")),
+                                   "ends_when_raised", "unless_met")),
     *(f"reminders.{f}" for f in ("priority", "escalates", "raised_by", "not_in_states",
                                   "needs_stale_imaging", "resolved_by", "seeds", "rule")),
 }
