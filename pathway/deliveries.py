@@ -1,8 +1,9 @@
 """Delivering the outbox: which rows go now, what an attempt's outcome does to them, and the
 operator's view (list, retry) of pending, delivered, dead-letter and skipped rows.
 
-The sending itself (HTTP, SMTP) lives in `scheduler/`; this module only moves rows between
-states, so the rules are testable without I/O:
+The sending itself (HTTP, SMTP) lives in `scheduler/`, and the queries that find the rows
+(with their locks) in `pathway.store.deliveries`; this module only moves rows between states,
+so the rules are testable without I/O:
 
 - A sender *leases* due rows: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several
   processes share the outbox. Leasing pushes `next_attempt_at` to the lease's end, so a
@@ -34,12 +35,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from pathway.delivery_history import FAILED, SKIP_REASON, history_error, record_step
 from pathway.errors import ActionRefused, InvalidData, NotFound
-from pathway.models import Delivery, DeliveryAttempt, Reminder, WebhookSubscription
+from pathway.models import Delivery, DeliveryAttempt, WebhookSubscription
 from pathway.outbox import (
     COORDINATOR_TOPICS,
     DEAD,
@@ -49,19 +49,20 @@ from pathway.outbox import (
     SKIPPED,
 )
 from pathway.reminders import record_action
+from pathway.store import deliveries as store
+from pathway.store.deliveries import MAX_ID as MAX_ID
+from pathway.store.deliveries import ReminderState
+from pathway.store.tallies import deliveries_by_channel
 from pathway.vocabulary import ReminderStatus
 
 WEBHOOK = "webhook"
 EMAIL = "email"
 CHANNELS = (WEBHOOK, EMAIL)
-MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 # What a lease or a recorded outcome did with a row (counts; not stored).
 HELD = "held"
 SEND = "send"
 RETRYING = "retrying"
 DEFERRED = "deferred"
-# A literal, not a bound parameter, so the planner always matches the partial index.
-_PENDING_SQL: ColumnElement[str] = literal_column(f"'{PENDING}'")
 
 
 @dataclass(frozen=True)
@@ -136,35 +137,14 @@ class RecordedOutcomes:
     deferred: int = 0
 
 
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-@dataclass(frozen=True)
-class _ReminderState:
-    """What the lease needs to know of the reminder a message is about."""
-
-    status: str
-    snoozed_until: dt.datetime | None
-    resolution: str | None
-
-
-def _reminder_states(session: Session, rows: Iterable[Delivery]) -> dict[int, _ReminderState]:
-    ids = {r.reminder_id for r in rows if r.reminder_id is not None}
-    if not ids:
-        return {}
-    query = select(Reminder.id, Reminder.status, Reminder.snoozed_until,
-                   Reminder.resolution).where(Reminder.id.in_(ids))
-    return {rid: _ReminderState(status, until, resolution)
-            for rid, status, until, resolution in session.execute(query)}
+def _reminder_states(session: Session, rows: Iterable[Delivery]) -> dict[int, ReminderState]:
+    return store.reminder_states(session, {r.reminder_id for r in rows
+                                           if r.reminder_id is not None})
 
 
 def _subscriptions(session: Session, rows: Iterable[Delivery]) -> dict[str, WebhookSubscription]:
     ids = {int(r.target) for r in rows if r.channel == WEBHOOK and r.target.isdigit()}
-    if not ids:
-        return {}
-    query = select(WebhookSubscription).where(WebhookSubscription.id.in_(ids))
-    return {str(s.id): s for s in session.scalars(query)}
+    return {str(sid): s for sid, s in store.subscriptions_by_id(session, ids).items()}
 
 
 def _subscription_id(row: Delivery) -> int | None:
@@ -192,7 +172,7 @@ def _kill(row: Delivery, error: str) -> None:
     row.last_error = error[:2000]
 
 
-def _skip(session: Session, row: Delivery, state: _ReminderState, now: dt.datetime) -> None:
+def _skip(session: Session, row: Delivery, state: ReminderState, now: dt.datetime) -> None:
     """Never send a message whose reminder was resolved: final, and said in its history."""
     row.status = SKIPPED
     row.next_attempt_at = row.leased_until = row.leased_by = None
@@ -201,7 +181,7 @@ def _skip(session: Session, row: Delivery, state: _ReminderState, now: dt.dateti
                 resolution=state.resolution)
 
 
-def _verdict(row: Delivery, state: _ReminderState | None, sub: WebhookSubscription | None,
+def _verdict(row: Delivery, state: ReminderState | None, sub: WebhookSubscription | None,
              now: dt.datetime) -> str:
     """What a lease does with one due row: skip it (its reminder is resolved, whatever the
     topic), hold it (a coordinator's message about a snoozed reminder), kill it (its
@@ -217,7 +197,7 @@ def _verdict(row: Delivery, state: _ReminderState | None, sub: WebhookSubscripti
     return SEND
 
 
-def _set_aside(session: Session, row: Delivery, verdict: str, state: _ReminderState | None,
+def _set_aside(session: Session, row: Delivery, verdict: str, state: ReminderState | None,
                now: dt.datetime) -> None:
     """Apply a verdict other than `SEND` to its row (skip and hold come with a reminder)."""
     if verdict == DEAD:
@@ -249,16 +229,7 @@ def lease_due(
     """Lease up to `limit` due messages on `channels` for `worker` (the caller commits at once,
     so other senders see the lease, then sends outside the transaction). Whether a message's
     reminder is resolved is read here, as late as the sender can look before sending."""
-    query = (
-        select(Delivery)
-        .where(Delivery.status == _PENDING_SQL, Delivery.next_attempt_at <= now,
-               Delivery.channel.in_(list(channels)))
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-    )
-    if _is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
+    rows = store.due_deliveries(session, now=now, channels=channels, limit=limit)
     states = _reminder_states(session, rows)
     subscriptions = _subscriptions(session, rows)
     until = now + dt.timedelta(seconds=lease_seconds)
@@ -325,11 +296,8 @@ def record_outcomes(
     by_id = {o.delivery_id: o for o in outcomes}
     if not by_id:
         return RecordedOutcomes()
-    query = select(Delivery).where(Delivery.id.in_(by_id)).order_by(Delivery.id)
-    if _is_postgresql(session):
-        query = query.with_for_update()
     counts: Counter[str] = Counter()
-    for row in session.scalars(query):
+    for row in store.deliveries_to_record(session, by_id):
         counts[_record(session, row, by_id[row.id], now=now, worker=worker, policy=policy,
                        rng=rng)] += 1
     session.flush()
@@ -339,7 +307,7 @@ def record_outcomes(
 
 def get_delivery(session: Session, delivery_id: int) -> Delivery:
     """One outbox row or NotFound."""
-    row = session.get(Delivery, delivery_id) if 0 < delivery_id <= MAX_ID else None
+    row = store.delivery(session, delivery_id)
     if row is None:
         raise NotFound("delivery", delivery_id)
     return row
@@ -353,25 +321,18 @@ def list_deliveries(
         raise InvalidData("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
     if not 1 <= limit <= 1000:
         raise InvalidData("limit", "must be between 1 and 1000")
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(Delivery.status == status)
-    return list(session.scalars(query))
+    return store.newest_deliveries(session, status=status, limit=limit)
 
 
 def count_by_channel(session: Session, status: str) -> list[tuple[str, int]]:
     """How many outbox rows have `status`, per channel, by channel name (for the metrics)."""
-    query = (select(Delivery.channel, func.count()).where(Delivery.status == status)
-             .group_by(Delivery.channel))
-    return sorted((str(channel), int(n)) for channel, n in session.execute(query))
+    return deliveries_by_channel(session, status=status)
 
 
 def list_attempts(session: Session, delivery_id: int) -> list[DeliveryAttempt]:
     """Every attempt made for one outbox row, oldest first."""
     get_delivery(session, delivery_id)
-    query = select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id).order_by(
-        DeliveryAttempt.id)
-    return list(session.scalars(query))
+    return store.attempts_of(session, delivery_id)
 
 
 def retry_delivery(
@@ -390,7 +351,7 @@ def retry_delivery(
     row.next_attempt_at = now
     row.leased_until = row.leased_by = None
     if row.reminder_id is not None:
-        reminder = session.get_one(Reminder, row.reminder_id)
+        reminder = store.reminder_about(session, row.reminder_id)
         record_action(session, reminder, actor=actor, action="delivery_retried", now=now,
                       detail={"delivery_id": row.id, "channel": row.channel,
                               "topic": row.topic, "was": previous})

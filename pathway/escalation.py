@@ -5,9 +5,10 @@ the pathway version's `escalation_days`). Once that time passes with the reminde
 `open` (not acknowledged, not snoozed, not resolved), it escalates **once**: `escalated_at` is
 set, the step is kept as a reminder action, and `reminder.escalated` messages are queued for
 the lead clinician's e-mail and the webhooks that subscribe to it. Rows are claimed with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL, and `escalated_at` is the guard, so several scheduler
-processes escalate each reminder once. Acknowledged or resolved reminders leave the
-`ix_reminders_escalate_at` index here, so the query's cost follows the rows due.
+`FOR UPDATE SKIP LOCKED` on PostgreSQL (`pathway.store.escalation`), and `escalated_at` is
+the guard, so several scheduler processes escalate each reminder once. Acknowledged or
+resolved reminders leave the `ix_reminders_escalate_at` index here, so the query's cost
+follows the rows due.
 
 Snooze: a coordinator snoozes a reminder until a time (status `snoozed`, `snoozed_until`).
 While it sleeps, its messages to the coordinator are held by the sender (see
@@ -24,13 +25,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, Episode, Reminder, ReminderAction
-from pathway.outbox import COORDINATOR_TOPICS, PENDING, Topic, enqueue_reminder
+from pathway.models import Episode, Reminder
+from pathway.outbox import COORDINATOR_TOPICS, Topic, enqueue_reminder
 from pathway.reminders import SYSTEM_ACTOR, record_action
+from pathway.store import escalation as store
+from pathway.store.deliveries import waiting_targets
+from pathway.store.reminder_actions import times_taken
 from pathway.store.versions import load_definition
+from pathway.store.worklist import episodes_by_id
 from pathway.vocabulary import ReminderStatus
 
 SNOOZE_ENDED = "snooze_ended"
@@ -46,15 +50,7 @@ class EscalationResult:
 
 
 def _episodes(session: Session, reminders: list[Reminder]) -> dict[int, Episode]:
-    ids = {r.episode_id for r in reminders}
-    return {e.id: e for e in session.scalars(select(Episode).where(Episode.id.in_(ids)))}
-
-
-def _claim(session: Session, query: Select[Reminder]) -> list[Reminder]:
-    """Run a reminder query, skipping rows another scheduler process holds (PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return episodes_by_id(session, {r.episode_id for r in reminders})
 
 
 def escalate_due(
@@ -62,15 +58,7 @@ def escalate_due(
     actor: str = SYSTEM_ACTOR,
 ) -> EscalationResult:
     """Escalate, once, the open reminders whose escalation time has come (one batch)."""
-    query = (
-        select(Reminder)
-        .where(Reminder.escalate_at.is_not(None), Reminder.escalate_at <= now,
-               Reminder.escalated_at.is_(None),
-               Reminder.status != ReminderStatus.SNOOZED.value)
-        .order_by(Reminder.escalate_at, Reminder.id)
-        .limit(limit)
-    )
-    due = _claim(session, query)
+    due = store.escalations_due(session, now=now, limit=limit)
     episodes = _episodes(session, due)
     escalated = cleared = 0
     for reminder in due:
@@ -93,17 +81,12 @@ def escalate_due(
 
 
 def _held_targets(session: Session, reminder_id: int) -> set[tuple[str, str]]:
-    query = select(Delivery.channel, Delivery.target).where(
-        Delivery.reminder_id == reminder_id, Delivery.status == PENDING,
-        Delivery.topic.in_(COORDINATOR_TOPICS),
-    )
-    return {(channel, target) for channel, target in session.execute(query)}
+    """Where a message to the coordinator about the reminder is still held (pending)."""
+    return waiting_targets(session, reminder_id, COORDINATOR_TOPICS)
 
 
 def _wakes_so_far(session: Session, reminder_id: int) -> int:
-    query = select(func.count()).select_from(ReminderAction).where(
-        ReminderAction.reminder_id == reminder_id, ReminderAction.action == SNOOZE_ENDED)
-    return int(session.scalar(query) or 0)
+    return times_taken(session, reminder_id, SNOOZE_ENDED)
 
 
 def wake_snoozed(
@@ -111,13 +94,7 @@ def wake_snoozed(
 ) -> int:
     """Reopen the snoozed reminders whose snooze has ended and re-deliver each once; returns
     how many woke (one batch)."""
-    query = (
-        select(Reminder)
-        .where(Reminder.status == ReminderStatus.SNOOZED.value, Reminder.snoozed_until <= now)
-        .order_by(Reminder.snoozed_until, Reminder.id)
-        .limit(limit)
-    )
-    due = _claim(session, query)
+    due = store.snoozes_ended(session, now=now, limit=limit)
     episodes = _episodes(session, due)
     for reminder in due:
         episode = episodes[reminder.episode_id]

@@ -4,6 +4,7 @@ Each row is one message on one channel to one target, with a stable `delivery_ke
 receiver uses to drop duplicates (the webhook-id header; the e-mail Message-ID). Senders in
 `scheduler/` lease rows, retry with backoff and mark dead letters. A message about a reminder
 that was resolved before it went is never sent: it ends `skipped` (see `pathway.deliveries`).
+Who listens (subscriptions, addresses) and the stored statuses are `pathway.store.outbox`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, Episode, EventRecord, Reminder, User, WebhookSubscription
+from pathway.models import Delivery, Episode, EventRecord, Reminder, WebhookSubscription
 from pathway.rules.after import LoggedEvent
-from pathway.store import sql
-
-PENDING = "pending"
-DELIVERED = "delivered"
-DEAD = "dead"
-SKIPPED = "skipped"  # its reminder was resolved before it was sent: final, never sent
-DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD, SKIPPED)
+from pathway.store import outbox as store
+from pathway.store.outbox import DEAD as DEAD
+from pathway.store.outbox import DELIVERED as DELIVERED
+from pathway.store.outbox import DELIVERY_STATUSES as DELIVERY_STATUSES
+from pathway.store.outbox import PENDING as PENDING
+from pathway.store.outbox import SKIPPED as SKIPPED
+from pathway.store.worklist import episodes_by_id
 
 
 class Topic(StrEnum):
@@ -84,17 +84,6 @@ def _wants(sub: WebhookSubscription, kind: str, topic: str) -> bool:
     return kind in names or topic in names
 
 
-_ACTIVE = select(WebhookSubscription).where(WebhookSubscription.active.is_(True))  # built once
-_ANY_ACTIVE = select(exists().where(WebhookSubscription.active.is_(True)))
-
-
-def _subscriptions(session: Session) -> list[WebhookSubscription]:
-    # Most events find none: a one-value look on the driver's cursor first (`pathway.store.sql`).
-    if not sql.scalar(session, _ANY_ACTIVE, {}):
-        return []
-    return list(session.scalars(_ACTIVE))
-
-
 @dataclass(frozen=True)
 class Audience:
     """Who may receive reminder messages: the active webhook subscriptions and the
@@ -107,13 +96,8 @@ class Audience:
 
 def load_audience(session: Session, coordinators: Iterable[str | None]) -> Audience:
     """The subscriptions and the active e-mail addresses of `coordinators`."""
-    names = {c for c in coordinators if c}
-    emails: dict[str, str] = {}
-    if names:
-        query = select(User.username, User.email).where(
-            User.username.in_(names), User.active.is_(True), User.email.is_not(None))
-        emails = {name: email for name, email in session.execute(query) if email}
-    return Audience(subscriptions=_subscriptions(session), emails=emails)
+    emails = store.email_addresses(session, {c for c in coordinators if c})
+    return Audience(subscriptions=store.active_subscriptions(session), emails=emails)
 
 
 def enqueue_reminder(
@@ -159,14 +143,11 @@ def enqueue_event(session: Session, *, event: EventRecord | LoggedEvent, now: dt
             "target": event.target_state, "seq": event.seq,
         },
     }
-    for sub in _subscriptions(session):
+    for sub in store.active_subscriptions(session):
         if event.name in sub.event_names or "*" in sub.event_names:
             _queue(session, key=f"event-{event.id}-wh{sub.id}", topic=Topic.EPISODE_EVENT.value,
                    channel="webhook", target=str(sub.id), payload=payload, now=now,
                    event_id=event.id)
-
-
-_LISTENERS = select(exists().where(User.active.is_(True), User.email.is_not(None)))
 
 
 def queue_raised(session: Session, reminder_ids: list[int], now: dt.datetime) -> None:
@@ -174,12 +155,10 @@ def queue_raised(session: Session, reminder_ids: list[int], now: dt.datetime) ->
     if not reminder_ids:
         return
     audience = load_audience(session, [])
-    if not audience.subscriptions and not session.scalar(_LISTENERS):
+    if not audience.subscriptions and not store.anyone_reads_email(session):
         return  # nobody listens: no message to build
-    reminders = list(session.scalars(
-        select(Reminder).where(Reminder.id.in_(reminder_ids)).order_by(Reminder.id)))
-    episodes = {e.id: e for e in session.scalars(
-        select(Episode).where(Episode.id.in_({r.episode_id for r in reminders})))}
+    reminders = store.reminders_by_id(session, reminder_ids)
+    episodes = episodes_by_id(session, {r.episode_id for r in reminders})
     audience = load_audience(session, {e.coordinator for e in episodes.values()})
     for reminder in reminders:
         enqueue_reminder(session, reminder=reminder, episode=episodes[reminder.episode_id],
