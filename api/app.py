@@ -1,7 +1,8 @@
 """The FastAPI application: integration API under /v1 and the dashboard, on one Runtime.
 
-Layers, outermost first: request log and counters, body guard (413, unstorable text), the
-dashboard's session and security middleware, FastAPI's routing with the problem handlers.
+Layers, outermost first: the header policy (`api.headers`), request log and counters, body
+guard (413, unstorable text), the dashboard's session and security middleware, FastAPI's
+routing with the problem handlers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 
 from api import dashboard
 from api.docs import install_docs
+from api.headers import HeaderPolicy
 from api.idempotency import IdempotentReplay, on_replay
 from api.metrics import RequestCounter
 from api.middleware import BodyGuard, RequestLog
@@ -45,4 +47,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     dashboard.install(app, runtime)
     app.add_middleware(BodyGuard, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestLog, counter=app.state.requests)
+    app.add_middleware(HeaderPolicy, https=runtime.settings.secure_cookies)
     return app

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Browser libraries for the dashboard, served from api/static/vendor/ (never from a CDN:
-# hospital networks are often closed).
+# Browser libraries for the dashboard and the API reference (/docs), served from
+# api/static/vendor/ (never from a CDN: hospital networks are often closed).
 #
 # The built files are committed with their licences, so a fresh checkout runs offline with no
 # npm step: by default this script only checks them against SHA256SUMS and rebuilds them (from
@@ -40,12 +40,19 @@ cp "$NM/chart.js/LICENSE.md" "$VENDOR/chart.js.LICENSE.md"
 cp "$NM/@kurkle/color/LICENSE.md" "$VENDOR/kurkle-color.LICENSE.md"
 cp "$NM/@mermaid-js/tiny/dist/mermaid.tiny.js" "$VENDOR/mermaid.tiny.js"
 cp "$NM/@mermaid-js/tiny/LICENSE" "$VENDOR/mermaid.LICENSE"
+SUI="$NM/swagger-ui-dist"
+mkdir -p "$VENDOR/swagger-ui"
+for f in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt; do
+  cp "$SUI/$f" "$VENDOR/swagger-ui/$f"
+done
 node -e '
 const lock = require(process.argv[1]);
-const pick = ["node_modules/chart.js", "node_modules/@kurkle/color", "node_modules/@mermaid-js/tiny"];
+const pick = ["node_modules/chart.js", "node_modules/@kurkle/color", "node_modules/@mermaid-js/tiny",
+              "node_modules/swagger-ui-dist"];
 console.log(pick.map(p => p.replace("node_modules/", "") + " " + lock.packages[p].version).join("\n"));
 ' "$ROOT/frontend/package-lock.json" > "$VENDOR/VERSIONS"
 cd "$VENDOR"
-sha256sum chart.umd.min.js mermaid.tiny.js > SHA256SUMS
+sha256sum chart.umd.min.js mermaid.tiny.js swagger-ui/swagger-ui-bundle.js swagger-ui/swagger-ui.css \
+  > SHA256SUMS
 echo "vendored into $VENDOR:"
 cat VERSIONS
