@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
+from api.headers import headers_for
 from pathway.errors import (
     ActionRefused,
     Conflict,
@@ -211,8 +212,13 @@ def _on_unexpected(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "unmatched")
     log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route,
               "".join(traceback.format_tb(exc.__traceback__)))
+    # Rendered by Starlette's outermost error middleware, outside the header policy's layer:
+    # the policy's headers are set here.
+    runtime = getattr(request.app.state, "runtime", None)
+    https = bool(runtime is not None and runtime.settings.secure_cookies)
     return problem_response(500, slug="internal-error", detail="an unexpected error occurred",
-                            instance=request.url.path)
+                            instance=request.url.path,
+                            headers=headers_for(request.url.path, https=https))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Connection, and_, case, cast, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from pathway.definition import PathwayDefinition, builtin_definition
+from pathway.definition import LATEST_BUILTIN, PathwayDefinition, builtin_definition
 from pathway.models import Milestone, Reminder, ReminderAction
 from pathway.reminders import SYSTEM_ACTOR
 from pathway.store.tables import table_of as cast_table
@@ -50,7 +50,7 @@ def bare_scan(conn: Connection, *, now: dt.datetime,
               definition: PathwayDefinition | None = None) -> int:
     """Write the reminders, history rows and milestone updates a scan at `now` writes;
     returns how many reminders were inserted. The caller owns the transaction."""
-    definition = definition or builtin_definition(1)
+    definition = definition or builtin_definition(LATEST_BUILTIN)
     dialect = conn.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     m = cast_table(Milestone)

@@ -155,6 +155,10 @@ class PathwayDefinition(BaseModel):
         return self.model_dump(mode="json")
 
 
+#: The newest version shipped in `definitions/` (migration 0008 stores it as the current one).
+LATEST_BUILTIN = 2
+
+
 def builtin_definition(version: int = 1) -> PathwayDefinition:
     """Load a definition shipped with the package (`definitions/v{version}.json`)."""
     text = resources.files("pathway.definitions").joinpath(f"v{version}.json").read_text()

@@ -177,6 +177,8 @@ class _Tally:
     numerators: Counter[str] = field(default_factory=Counter)
     denominators: Counter[str] = field(default_factory=Counter)
     met_days: dict[MilestoneKind, Counter[int]] = field(default_factory=dict)
+    #: The pathway versions the counted episodes are on (their kinds are the timings').
+    versions: set[int] = field(default_factory=set)
 
 
 def _late(code: Any, closed_at: dt.datetime | None, zone: ZoneInfo) -> int:
@@ -209,6 +211,7 @@ def _counts(spec: _Spec, group: MilestoneGroup, cohort: Cohort,
 def _add(tally: _Tally, group: MilestoneGroup, cohort: Cohort, zone: ZoneInfo) -> None:
     """Count one group of milestones into a tally."""
     kind = MilestoneKind(group.kind)
+    tally.versions.add(int(group.version))
     if (kind != MilestoneKind.CALCITONIN_COURSE_END and group.status == MilestoneStatus.MET
             and group.met_days is not None):
         tally.met_days.setdefault(kind, Counter())[int(group.met_days)] += group.n
@@ -277,11 +280,15 @@ def _median(days: Counter[int]) -> float | None:
     return float((_nth(days, total // 2 - 1) + _nth(days, total // 2)) / 2)
 
 
-def _timings(tally: _Tally) -> list[MilestoneTiming]:
-    """Median days from day 0 to met, for each kind people act on."""
+def _timings(session: Session, tally: _Tally,
+             current: PathwayDefinition) -> list[MilestoneTiming]:
+    """Median days from day 0 to met, for each kind people act on in the versions of the
+    cohort's episodes (the current one's when there are none)."""
+    kinds = {k for v in tally.versions for k in load_definition(session, v).milestones} or set(
+        current.milestones)
     timings = []
     for kind in MilestoneKind:
-        if kind == MilestoneKind.CALCITONIN_COURSE_END:
+        if kind == MilestoneKind.CALCITONIN_COURSE_END or kind not in kinds:
             continue  # a notice the scheduler closes itself, not something people do
         days = tally.met_days.get(kind, Counter())
         timings.append(MilestoneTiming(kind.value, sum(days.values()), _median(days)))
@@ -327,7 +334,8 @@ def _report(session: Session, cohort: Cohort, tally: _Tally,
     return KpiReport(
         start=cohort.start, end=cohort.end, as_of=cohort.today, coordinator=cohort.coordinator,
         episodes=episodes_with_milestones(session, cohort),
-        kpis=[_kpi(spec, tally, current) for spec in SPECS], timings=_timings(tally),
+        kpis=[_kpi(spec, tally, current) for spec in SPECS],
+        timings=_timings(session, tally, current),
         overdue_reminders=_overdue_reminders(session, cohort, current),
     )
 
@@ -379,6 +387,7 @@ def _merged(tallies: Iterable[_Tally]) -> _Tally:
     for tally in tallies:
         total.numerators.update(tally.numerators)
         total.denominators.update(tally.denominators)
+        total.versions |= tally.versions
         for kind, days in tally.met_days.items():
             total.met_days.setdefault(kind, Counter()).update(days)
     return total

@@ -19,7 +19,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from pathway.db import make_engine, make_sessionmaker, transaction
-from pathway.definition import PathwayDefinition, builtin_definition, parse_definition
+from pathway.definition import (
+    LATEST_BUILTIN,
+    PathwayDefinition,
+    builtin_definition,
+    parse_definition,
+)
 from pathway.errors import InvalidData, NotFound
 from pathway.settings import Settings
 from pathway.store.versions import current_version, load_definition
@@ -84,11 +89,11 @@ def definitions(args: argparse.Namespace, settings: Settings) -> list[PathwayDef
             if args.pathway_version is not None:
                 chosen.append(load_definition(session, args.pathway_version))
     except (SQLAlchemyError, NotFound):
-        if args.version not in (None, 1) or args.pathway_version is not None:
+        if args.version not in (None, LATEST_BUILTIN) or args.pathway_version is not None:
             raise
         print("note: the configured database has no pathway versions; simulating the built-in "
-              "version 1", file=sys.stderr)
-        chosen = [builtin_definition(1)]
+              f"version {LATEST_BUILTIN}", file=sys.stderr)
+        chosen = [builtin_definition(LATEST_BUILTIN)]
     if args.compare_file:
         chosen.append(parse_definition(json.loads(Path(args.compare_file).read_text())))
     return chosen

@@ -68,8 +68,14 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
+    """The field's `ge` and `le`, also from an `Annotated` inside an optional type."""
+    metadata = list(info.metadata)
+    annotation = info.annotation
+    for arg in get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else ():
+        if get_origin(arg) is Annotated:
+            metadata += [m for a in get_args(arg)[1:] for m in getattr(a, "metadata", [a])]
     low = high = None
-    for meta in info.metadata:
+    for meta in metadata:
         low = getattr(meta, "ge", low)
         high = getattr(meta, "le", high)
     return low, high

@@ -1,15 +1,16 @@
-"""Stored pathway versions: load one, find the current one, add a new one."""
+"""Stored pathway versions: load one, find the current one, add a new one (and, for a
+simulation's own empty database, drop the ones after the version it runs)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition, parse_definition
 from pathway.errors import Duplicate, NotFound
-from pathway.models import PathwayVersion
+from pathway.models import Episode, PathwayVersion
 from pathway.store import sql
 
 # Versions are immutable once stored, so a process-wide cache is right for one database. It is
@@ -62,3 +63,13 @@ def add_version(
     session.add(row)
     session.flush()
     return row
+
+
+def drop_unused_after(session: Session, version: int) -> None:
+    """Remove the versions after `version`, none of which any episode may be on (the
+    simulator runs an older version in a fresh database where migrations stored newer ones).
+    Raises ValueError if an episode is on one of them."""
+    if session.scalar(select(exists().where(Episode.pathway_version > version))):
+        raise ValueError(f"episodes are on a pathway version after {version}")
+    session.execute(delete(PathwayVersion).where(PathwayVersion.version > version))
+

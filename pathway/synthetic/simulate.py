@@ -27,7 +27,12 @@ from pathway.escalation import escalate_due
 from pathway.kpis import KpiReport, compute_kpis
 from pathway.scan import raise_all_due
 from pathway.store.tallies import reminders_by_kind
-from pathway.store.versions import add_version, current_version, load_definition
+from pathway.store.versions import (
+    add_version,
+    current_version,
+    drop_unused_after,
+    load_definition,
+)
 from pathway.store.worklist import count_by_state
 from pathway.synthetic.cohort import Cohort, Patient, patients
 from pathway.vocabulary import ReminderStatus
@@ -53,14 +58,17 @@ class SimulationResult:
 
 
 def use_version(session: Session, definition: PathwayDefinition, now: dt.datetime) -> None:
-    """Make `definition` the version new episodes start on in the simulation's database."""
+    """Make `definition` the version new episodes start on in the simulation's (empty)
+    database: an older version than the newest stored is made current by dropping the newer
+    ones (no episode is on them yet)."""
     stored = current_version(session)
+    if definition.version < stored:
+        drop_unused_after(session, definition.version)
+        stored = current_version(session)
     if stored == definition.version:
         if load_definition(session, stored).as_data() != definition.as_data():
             raise ValueError(f"version {stored} is stored with other content")
         return
-    if definition.version < stored:
-        raise ValueError(f"version {definition.version} is older than the stored {stored}")
     add_version(session, definition=definition, note="simulated", now=now)
 
 
@@ -166,9 +174,11 @@ def side_by_side(results: list[SimulationResult]) -> str:
             cells.append(f"{_percent(k.numerator, k.denominator)} by day {k.deadline_day}")
         rows.append((f"  {kpi.key}", cells))
     rows.append(("median days to milestone", [""] * len(results)))
-    for index, timing in enumerate(results[0].kpis.timings):
-        cells = [_median(r.kpis.timings[index].median_days) for r in results]
-        rows.append((f"  {timing.milestone}", cells))
+    timings = [{t.milestone: t.median_days for t in r.kpis.timings} for r in results]
+    kinds = dict.fromkeys(t.milestone for r in results for t in r.kpis.timings)  # in order
+    for kind in kinds:  # a kind a version lacks shows as "-"
+        rows.append((f"  {kind}", [_median(by_kind[kind]) if kind in by_kind else "-"
+                                   for by_kind in timings]))
     header = ("", [f"version {r.version}" for r in results])
     width = max(len(label) for label, _ in rows) + 2
     cols = [max(len(header[1][i]), *(len(c[i]) for _, c in rows)) + 2 for i in range(len(results))]

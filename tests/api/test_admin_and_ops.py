@@ -80,7 +80,7 @@ def test_dead_letters_can_be_listed_and_retried(api: ApiHarness) -> None:
 def test_pathway_as_data_with_its_diagram(api: ApiHarness) -> None:
     auth = api.auth("integration")
     current = api.client.get("/v1/pathway", headers=auth).json()
-    assert current["version"] == 1 and current["current"] is True
+    assert current["version"] == 2 and current["current"] is True
     assert current["states"] == [s.value for s in CareState]
     assert current["definition"]["milestones"]["reassessment"]["overdue_days"] == 42
     assert current["events"]["record_imaging"]["from_states"] == ["reassessed"]
@@ -96,10 +96,13 @@ def test_pathway_as_data_with_its_diagram(api: ApiHarness) -> None:
     assert ("pathologic_workup", "oncology_referral", "confirm_malignancy") in arrows
     assert {a[1] for a in arrows} | {"assessed"} == {s.value for s in CareState}
     versions = api.client.get("/v1/pathway/versions", headers=auth).json()
-    assert versions["current"] == 1 and [v["version"] for v in versions["items"]] == [1]
-    assert api.client.get("/v1/pathway/versions/1", headers=auth).json()["title"] == (
+    assert versions["current"] == 2 and [v["version"] for v in versions["items"]] == [1, 2]
+    assert api.client.get("/v1/pathway/versions/2", headers=auth).json()["title"] == (
         current["title"])
-    assert api.client.get("/v1/pathway/versions/2", headers=auth).status_code == 404
+    first = api.client.get("/v1/pathway/versions/1", headers=auth).json()
+    assert "dxa" in current["definition"]["milestones"]
+    assert "dxa" not in first["definition"]["milestones"]  # version 1 kept as it was
+    assert api.client.get("/v1/pathway/versions/3", headers=auth).status_code == 404
 
 
 def test_health_readiness_and_metrics(api: ApiHarness) -> None:

@@ -58,7 +58,7 @@ def test_cursor_pages_cover_everything_once(api: ApiHarness) -> None:
 def test_the_full_view(api: ApiHarness) -> None:
     api.clock.to_day(20)
     episode = api.open()
-    assert episode["day"] == 20 and episode["pathway_version"] == 1
+    assert episode["day"] == 20 and episode["pathway_version"] == 2
     assert episode["allowed_events"][:4] == [
         "start_conservative_care", "suspect_malignancy", "refer_surgery", "close"]
     milestones = {m["kind"]: m for m in episode["milestones"]}

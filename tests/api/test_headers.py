@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.docs import INITIALIZER
@@ -130,3 +131,22 @@ def test_hsts_on_every_response_when_secure_cookies_are_on(https_api: ApiHarness
 def test_headers_for_each_path(path: str, expected: set[str]) -> None:
     assert set(headers_for(path, https=False)) == expected
     assert set(headers_for(path, https=True)) == expected | {"Strict-Transport-Security"}
+
+
+def test_an_unexpected_error_is_a_problem_with_the_policy_headers(db: TestDatabase) -> None:
+    """A 500 is rendered by Starlette's outermost error middleware, outside the header
+    policy's layer: it still carries no-store and nosniff, and says nothing of the error."""
+    harness = make_harness(db)
+    app = harness.client.app
+
+    def boom() -> None:
+        raise RuntimeError("SMITH John MRN0042")  # a message that must not be shown
+
+    app.router.add_api_route("/v1/boom", boom)  # type: ignore[attr-defined]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/v1/boom")
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("internal-error")
+    assert "MRN0042" not in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -79,7 +79,7 @@ def test_a_longer_plan_window_raises_exactly_the_plan_reminders_the_scripts_pred
     second = database_factory.sqlite()
     try:
         first = run(sqlite_db, cohort, v1)
-        relaxed = run(second, cohort, with_windows(2, plan_decision=30))
+        relaxed = run(second, cohort, with_windows(3, plan_decision=30))
     finally:
         database_factory.drop(second)
     assert late, "the cohort should have plan decisions after day 3"
@@ -92,8 +92,8 @@ def test_a_longer_plan_window_raises_exactly_the_plan_reminders_the_scripts_pred
 def test_the_command_prints_both_versions_side_by_side(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    compare = tmp_path / "v2.json"
-    compare.write_text(json.dumps(with_windows(2, plan_decision=30).as_data()))
+    compare = tmp_path / "v3.json"
+    compare.write_text(json.dumps(with_windows(3, plan_decision=30).as_data()))
     monkeypatch.setenv("PATHWAY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     get_settings.cache_clear()
     try:
@@ -105,11 +105,11 @@ def test_the_command_prints_both_versions_side_by_side(
     out = capsys.readouterr().out
     assert code == 0
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
-    assert lines["version"] == ["1", "version", "2"]
+    assert lines["version"] == ["2", "version", "3"]  # the newest built-in, then the file
     assert lines["episodes"] == ["15", "15"]
     cohort = Cohort(episodes=15, days=40, seed=2, delays=Delays(plan=5),
                     outcomes=Outcomes(red_flags=0))
-    late = [p for p in patients(cohort, builtin_definition(1))
+    late = [p for p in patients(cohort, builtin_definition(2))
             if next(s[0] for s in p.steps if s[1] in PLAN_STEPS) >= 3
             and p.arrival_day + 3 < cohort.days]
     assert late and lines["plan_overdue"] == [str(len(late)), "0"]
@@ -118,3 +118,27 @@ def test_the_command_prints_both_versions_side_by_side(
 def test_unknown_outcome_names_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--outcome", "cured=0.5"]) == 2
     assert "outcome" in capsys.readouterr().err
+
+
+def test_version_2_and_version_1_side_by_side_on_one_cohort(
+        sqlite_db: TestDatabase, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`pathway simulate --pathway-version 1` on a migrated database: the current version 2
+    raises the data set's reminders past day 90, version 1 none; the same patients."""
+    monkeypatch.setenv("PATHWAY_DATABASE_URL", sqlite_db.url)
+    get_settings.cache_clear()
+    try:
+        code = main(["simulate", "--episodes", "20", "--days", "130", "--seed", "4",
+                     "--pathway-version", "1"])
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert lines["version"] == ["2", "version", "1"]
+    assert lines["episodes"] == ["20", "20"]
+    for kind in ("fls_assessment_overdue", "dxa_overdue", "therapy_recommendation_overdue"):
+        on_two, on_one = (int(n) for n in lines[kind])
+        assert on_two > 0 and on_one == 0, kind
+    assert lines["dxa"] == ["-", "-"]  # nobody recorded a DXA; version 1 has no such item
+    assert lines["plan_overdue"][0] == lines["plan_overdue"][1]  # the shared rules agree

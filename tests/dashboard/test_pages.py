@@ -317,13 +317,13 @@ def test_pathway_page_shows_the_definition(board: Board) -> None:
     """The fields of a definition shown to people rather than read by the rules: a version
     that changes them shows the change (tests/pathway/rules/test_definition_fields.py)."""
     data = builtin_definition(1).as_data()
-    data.update(version=2, title="Spine pathway, version 2 (test)", site_note="Local note 42.")
+    data.update(version=3, title="Spine pathway, version 3 (test)", site_note="Local note 42.")
     data["milestones"]["followup_imaging"].update(seeds=["seed-xyz"], rule="Image by week 9.")
     with transaction(board.db.sessions) as session:
         add_version(session, definition=parse_definition(data), note="test", now=at(20))
     login(board.client)
-    html = board.client.get("/pathway?version=2").text
-    for shown in ("Spine pathway, version 2 (test)", "Local note 42.", "seed-xyz",
+    html = board.client.get("/pathway?version=3").text
+    for shown in ("Spine pathway, version 3 (test)", "Local note 42.", "seed-xyz",
                   "Image by week 9."):
         assert shown in html
     assert "Image by week 9." not in board.client.get("/pathway?version=1").text

@@ -20,6 +20,11 @@ def _open(session: Session, episode_id: int) -> dict[str, Milestone]:
     return {m.kind: m for m in open_milestones(session, episode_id)}
 
 
+#: Pathway version 2's data set (the current version): open from day 0, (due, overdue) days.
+DATA_SET = {"fls_assessment": (0, 90), "dxa": (0, 90), "falls_assessment": (0, 90),
+            "therapy_recommendation": (0, 90), "strength_balance": (0, 112)}
+
+
 def _days(m: Milestone, anchor: dt.date = DAY0) -> tuple[int, int]:
     return (m.due_on - anchor).days, (m.overdue_on - anchor).days
 
@@ -28,8 +33,9 @@ def test_intake_milestones(session: Session) -> None:
     ep = open_at(session)
     rows = _open(session, ep.id)
     assert set(rows) == {"plan_decision", "osteoporosis_therapy", "calcium_vitamin_d",
-                         "liaison_monitoring"}
+                         "liaison_monitoring", *DATA_SET}
     assert _days(rows["plan_decision"]) == (0, 3)
+    assert {kind: _days(rows[kind]) for kind in DATA_SET} == DATA_SET
     assert _days(rows["osteoporosis_therapy"]) == (0, 14)
     assert _days(rows["calcium_vitamin_d"]) == (0, 14)
     assert _days(rows["liaison_monitoring"]) == (84, 112)
@@ -77,7 +83,7 @@ def test_bone_health_outlives_resolution_until_closed(session: Session) -> None:
     send(session, ep, "start_conservative_care", 1)
     send(session, ep, "record_reassessment", 30, pain_score=0, symptoms="resolved")
     assert set(_open(session, ep.id)) == {"osteoporosis_therapy", "calcium_vitamin_d",
-                                          "liaison_monitoring"}
+                                          "liaison_monitoring", *DATA_SET}
     send(session, ep, "close", 40, reason="lost_to_follow_up")
     assert _open(session, ep.id) == {}
     assert ep.next_overdue_at is None

@@ -125,10 +125,10 @@ def test_acknowledged_and_non_escalating_reminders_never_escalate(db: TestDataba
 
 def test_escalation_days_follow_the_episodes_pathway_version(db: TestDatabase) -> None:
     with db.sessions() as session:
-        on_v1 = open_at(session)
-        v2 = builtin_definition(1).model_copy(update={"version": 2, "escalation_days": 3})
-        add_version(session, definition=v2, note="faster escalation", now=at(0))
-        on_v2 = open_at(session)
+        on_current = open_at(session)  # version 2, as shipped
+        faster = builtin_definition(2).model_copy(update={"version": 3, "escalation_days": 3})
+        add_version(session, definition=faster, note="faster escalation", now=at(0))
+        on_faster = open_at(session)
         session.commit()
     clock = Clock(at(3, 0))
     runtime = make_runtime(db, clock)
@@ -137,12 +137,12 @@ def test_escalation_days_follow_the_episodes_pathway_version(db: TestDatabase) -
     with db.sessions() as session:
         escalated = set(session.scalars(select(Reminder.episode_id).where(
             Reminder.escalated_at.is_not(None))))
-    assert escalated == {on_v2.id}
+    assert escalated == {on_faster.id}
     tick(runtime, clock, at(10, 0))
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Reminder).where(
             Reminder.escalated_at.is_not(None))) == 2
-        assert on_v1.pathway_version == 1
+        assert (on_current.pathway_version, on_faster.pathway_version) == (2, 3)
 
 
 def snooze_until(db: TestDatabase, day: int, now: dt.datetime) -> None:

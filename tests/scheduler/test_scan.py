@@ -22,7 +22,11 @@ from tests.support.databases import TestDatabase
 #: Days from day 0 at which an episode in conservative care from day 1 gets a reminder.
 CONSERVATIVE_ALERTS = {"osteoporosis_therapy_overdue": 14, "calcium_vitamin_d_overdue": 14,
                        "reassessment_due": 28, "reassessment_overdue": 42,
-                       "liaison_monitoring_overdue": 112}
+                       "liaison_monitoring_overdue": 112,
+                       # pathway version 2's data set, open from day 0
+                       "fls_assessment_overdue": 90, "dxa_overdue": 90,
+                       "falls_assessment_overdue": 90, "therapy_recommendation_overdue": 90,
+                       "strength_balance_overdue": 112}
 
 
 @contextmanager
