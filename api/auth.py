@@ -6,7 +6,8 @@ webhooks and dead letters; every role reads episodes and the pathway.
 
 No key, a malformed header or an unknown or revoked key gets 401; a role that may not do
 something gets 403. The actor recorded in the event log and reminder history is
-`key:<name>`.
+`key:<name>`. An API request whose body would be refused is authenticated before the body
+is judged (`unauthenticated`, asked by `api.middleware.BodyGuard`): 401 comes first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import ApiProblem
 from api.units import Unit, UnitDep
@@ -27,8 +29,8 @@ from pathway.permissions import Action, may, roles_allowed
 SECURITY_SCHEME = {"HTTPBearer": {"type": "http", "scheme": "bearer",
                                   "description": "An API key: `Authorization: Bearer pw_...`"}}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pathway"'}
-
-
+NO_KEY = "send an API key as `Authorization: Bearer`"
+UNKNOWN_KEY = "unknown or revoked API key"
 
 @dataclass(frozen=True)
 class Caller:
@@ -43,25 +45,40 @@ class Caller:
         return f"key:{self.name}"
 
 
-def bearer_token(request: Request) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (the scheme in any case), else
-    None: what FastAPI's `HTTPBearer(auto_error=False)` gives, read here instead of as one
-    more dependency (each costs the request more than this does; BENCHMARKS.md, workload 3)."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+def token_of(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value (the scheme in any case),
+    else None."""
+    scheme, token = get_authorization_scheme_param(authorization)
     return token if token and scheme.lower() == "bearer" else None
+
+
+def bearer_token(request: Request) -> str | None:
+    """The request's bearer token, else None: what FastAPI's `HTTPBearer(auto_error=False)`
+    gives, read here instead of as one more dependency (each costs the request more than
+    this does; BENCHMARKS.md, workload 3)."""
+    return token_of(request.headers.get("Authorization"))
 
 
 def authenticate(request: Request, unit: Unit) -> Caller:
     """The caller behind the bearer token, or 401."""
     token = bearer_token(request)
     if token is None:
-        raise ApiProblem(401, "unauthenticated", "send an API key as `Authorization: Bearer`",
-                         headers=CHALLENGE)
+        raise ApiProblem(401, "unauthenticated", NO_KEY, headers=CHALLENGE)
     key = find_api_key(unit.session, token)
     if key is None:
-        raise ApiProblem(401, "unauthenticated", "unknown or revoked API key",
-                         headers=CHALLENGE)
+        raise ApiProblem(401, "unauthenticated", UNKNOWN_KEY, headers=CHALLENGE)
     return Caller(name=key.name, role=key.role)
+
+
+def unauthenticated(token: str | None, sessions: sessionmaker[Session]) -> ApiProblem | None:
+    """The 401 for a request without a live key, else None: for a refusal made before the
+    request has a unit of work (a session of its own, read and closed here)."""
+    if token is None:
+        return ApiProblem(401, "unauthenticated", NO_KEY, headers=CHALLENGE)
+    with sessions() as session:
+        if find_api_key(session, token) is None:
+            return ApiProblem(401, "unauthenticated", UNKNOWN_KEY, headers=CHALLENGE)
+    return None
 
 
 @functools.cache

@@ -210,8 +210,10 @@ def _on_integrity(request: Request, exc: Exception) -> Response:
 def _on_unexpected(request: Request, exc: Exception) -> Response:
     # The type and the frames, not the message: a message may quote input (patient data).
     route = getattr(request.scope.get("route"), "path", "unmatched")
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route,
-              "".join(traceback.format_tb(exc.__traceback__)))
+    # One message without arguments: the log filter escapes it whole (pathway.logs), where a
+    # value passed as an argument is cut at its bound.
+    log.error(f"unhandled {type(exc).__name__} on {request.method} {route}\n"
+              + "".join(traceback.format_tb(exc.__traceback__)))
     # Rendered by Starlette's outermost error middleware, outside the header policy's layer:
     # the policy's headers are set here.
     runtime = getattr(request.app.state, "runtime", None)

@@ -1,7 +1,8 @@
 """`pathway serve`: the API and the dashboard under uvicorn, with the scheduler embedded.
 
 uvicorn's access log is off: it would write query strings, which may carry an MRN. The app's
-own request log writes the route template and ids instead.
+own request log writes the route template and ids instead. Every handler escapes and bounds
+the values it writes (`pathway.logs`), so no client can start a line of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
+from pathway.logs import protect_root
 from pathway.runtime import Runtime
 from scheduler.process import start_embedded
 
@@ -42,6 +44,7 @@ def serve(runtime: Runtime, *, embedded_scheduler: bool = True) -> None:
     settings = runtime.settings
     # force: the migration that ran first configured logging for alembic (root at WARN).
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, force=True)
+    protect_root()  # every value escaped and bounded (pathway.logs)
     # One line per job run every few seconds drowns the request log.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     app = create_app(runtime)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -46,10 +47,15 @@ FreeText = Annotated[str, Field(max_length=2000)]
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
+#: A calendar date as the wire carries it: four, two and two ASCII digits.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def iso_date_only(value: Any) -> Any:
-    """A date arrives as `YYYY-MM-DD` (or a date): pydantic would read a number as a Unix
-    time, so `1772409600` silently became 2026-03-02 (found by tests/faults)."""
-    if isinstance(value, str | dt.date):
+    """A date arrives as `YYYY-MM-DD` (or a date) and nothing else: pydantic would read a
+    number as a Unix time, so `1772409600` silently became 2026-03-02 (found by tests/faults),
+    and `2026-01-01T00:00:00` or `2026-01-01 00:00` as the day they begin."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
         return value
     raise ValueError("must be a date as YYYY-MM-DD")
 

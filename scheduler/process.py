@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from pathway.db import is_sqlite
+from pathway.logs import protect_root
 from pathway.runtime import Runtime
 from pathway.settings import Settings
 from scheduler.delivery import DeliveryConfig, http_client
@@ -40,9 +41,11 @@ STOP_POLL_SECONDS = 0.2
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at the configured level; quiet the libraries that log every run."""
+    """Log to stderr at the configured level, every value escaped; quiet the libraries that
+    log every run."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    protect_root()  # every value escaped and bounded (pathway.logs)
     for noisy in ("apscheduler", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from pathway.errors import InvalidData
-from pathway.event_data import DATA_SCHEMAS
+from pathway.event_data import DATA_SCHEMAS, ISO_DATE
 from pathway.vocabulary import TransitionEvent
 
 FIELD_PREFIX = "data."
@@ -154,6 +154,8 @@ def parse_date(field: str, raw: object, *, required: bool = True) -> dt.date | N
             raise InvalidData(field, "is required")
         return None
     try:
+        if not ISO_DATE.fullmatch(text):  # fromisoformat also reads 20260101 and 2026-W01-1
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidData(field, "must be a date (YYYY-MM-DD)") from exc
