@@ -23,6 +23,7 @@ from pathway.vocabulary import LEVELS, MilestoneKind
 Step = tuple[int, str, dict[str, Any]]
 
 THERAPY_AGENTS = ("alendronate", "zoledronic_acid", "denosumab", "risedronate")
+FRACTURE_RISKS = ("low", "intermediate", "high", "very_high")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def arrival_days(cohort: Cohort) -> list[int]:
 class _Draws:
     """An episode's random stream: chances, delays and picks, in a fixed order."""
 
-    def __init__(self, seed: int, index: int) -> None:
+    def __init__(self, seed: int | str, index: int) -> None:
         self.rng = random.Random(f"{seed}:{index}")
 
     def chance(self, p: float) -> bool:
@@ -207,6 +208,48 @@ class _Script:
                      "record_contact", {"kind": "adherence_review", "adherent": adherent})
 
 
+    def data_set(self, day0: dt.date, draws: _Draws) -> None:
+        """The fracture liaison data set (pathway version 2), from a stream of its own."""
+        self.steps += data_set_steps(day0, draws.rng)
+
+
+def data_set_steps(day0: dt.date, rng: random.Random) -> list[tuple[int, str, dict[str, Any]]]:
+    """The fracture liaison data set of one patient, drawn from `rng` (a stream of its own, so
+    the version-1 scripts stay as they were): assessment, DXA, falls, the therapy
+    recommendation with its letter, strength and balance, each usually by its deadline."""
+    def on(day: int) -> str:
+        return (day0 + dt.timedelta(days=day)).isoformat()
+    steps: list[tuple[int, str, dict[str, Any]]] = []
+    if rng.random() < 0.85:
+        assessed = rng.randint(3, 70)
+        steps.append((assessed, "record_fls_assessment", {
+            "assessed_on": on(assessed), "fracture_risk": rng.choice(FRACTURE_RISKS),
+            "tool": "frax"}))
+        if rng.random() < 0.85:
+            day = assessed + rng.randint(0, 14)
+            steps.append((day, "recommend_therapy", {
+                "recommended_on": on(day), "agent": rng.choice(THERAPY_AGENTS),
+                "to": "primary_care"}))
+            steps.append((day + 1, "record_communication", {
+                "kind": "primary_care_letter", "sent_on": on(day + 1)}))
+    if rng.random() < 0.8:
+        day = rng.randint(10, 95)
+        steps.append((day, "record_dxa", {
+            "performed_on": on(day), "t_score_lumbar": round(-4 + 3 * rng.random(), 1)}
+            if rng.random() < 0.85 else {"not_done": "unable"}))
+    if rng.random() < 0.75:
+        day = rng.randint(5, 95)
+        steps.append((day, "record_falls_assessment", {
+            "assessed_on": on(day), "falls_risk": rng.choice(("low", "high")),
+            "referred_to_falls_service": rng.random() < 0.5}))
+    if rng.random() < 0.65:
+        day = rng.randint(20, 120)
+        steps.append((day, "record_strength_balance", {
+            "started_on": on(day), "setting": "community"} if rng.random() < 0.8
+            else {"not_started": "declined"}))
+    return steps
+
+
 def _intake(index: int, day0: dt.date, surgical: bool, red_flags: bool,
             draws: _Draws) -> dict[str, Any]:
     return {
@@ -235,6 +278,9 @@ def patients(cohort: Cohort, definition: PathwayDefinition) -> list[Patient]:
         plan_day = script.act(cohort.delays.plan, script.due(MilestoneKind.PLAN_DECISION), 0)
         script.fracture_care(plan_day, surgical, red_flags)
         script.bone_health()
+        if MilestoneKind.FLS_ASSESSMENT in definition.milestones:
+            script.data_set(cohort.start + dt.timedelta(days=arrival),
+                            _Draws(f"{cohort.seed}:data-set", index))
         steps = script.steps
         if draws.chance(o.lost_to_follow_up):
             close_day = plan_day + 1 + draws.between(0, 200)

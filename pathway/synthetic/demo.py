@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from pathway.clock import local_day
 from pathway.episodes import apply_event, open_episode
 from pathway.errors import TransitionRefused
-from pathway.vocabulary import LEVELS
+from pathway.store.versions import load_definition
+from pathway.synthetic.cohort import data_set_steps
+from pathway.vocabulary import LEVELS, MilestoneKind
 
 Step = tuple[int, str, dict[str, Any]]
 
@@ -117,7 +119,11 @@ def make_demo(
         day0 = today - dt.timedelta(days=age)
         episode = open_episode(session, intake=_intake(rng, index, day0, path),
                                actor="demo", now=now, zone=zone)
-        steps = sorted(PATHS[path] + _bone_health(rng, age), key=lambda s: s[0])
+        has_data_set = MilestoneKind.FLS_ASSESSMENT in load_definition(
+            session, episode.pathway_version).milestones  # version 2 on
+        extra = (data_set_steps(day0, random.Random(f"{seed}:data-set:{index}"))
+                 if has_data_set else [])
+        steps = sorted(PATHS[path] + _bone_health(rng, age) + extra, key=lambda s: s[0])
         for day, event, data in steps:
             if day > age:
                 break
