@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
 from pathway.milestones import all_milestones
-from pathway.models import Episode, EventRecord, TherapyRecord
 from pathway.rules.snapshot import MilestoneSnapshot
 from pathway.store.exports import close_data, declined_therapies, therapies
+from pathway.store.models import Episode, EventRecord, TherapyRecord
 from pathway.store.versions import load_definition
 from pathway.vocabulary import (
     Agent,

@@ -19,9 +19,9 @@ from api.schemas import (
 from api.units import Unit
 from pathway.clock import day_number, local_day
 from pathway.episodes import allowed_now
-from pathway.models import Episode, EventRecord, Reminder, ReminderAction
 from pathway.rules.after import LoggedEvent
 from pathway.rules.snapshot import EpisodeSnapshot, MilestoneSnapshot
+from pathway.store.models import Episode, EventRecord, Reminder, ReminderAction
 from pathway.vocabulary import TRACK_FINAL_STATES
 
 DAY = dt.timedelta(days=1)

@@ -34,8 +34,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from pathway.db import reader_bind
 from pathway.runtime import Runtime
+from pathway.store.db import reader_bind
 
 READS = frozenset({"GET", "HEAD"})
 #: Where a request's unit is kept (`request.state`), for its route to end it.

@@ -47,10 +47,10 @@ from bench.common import (
 from bench.transitions import DAY0, STEPS, intake
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.episodes import open_episode
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import make_engine, make_sessionmaker, transaction
 
 ZONE_NAME = "UTC"
 

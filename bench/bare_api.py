@@ -19,7 +19,7 @@ from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from pathway.models import (
+from pathway.store.models import (
     ApiKey,
     Episode,
     EventRecord,

@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from pathway.definition import LATEST_BUILTIN, PathwayDefinition, builtin_definition
-from pathway.models import Milestone, Reminder, ReminderAction
 from pathway.reminders import SYSTEM_ACTOR
+from pathway.store.models import Milestone, Reminder, ReminderAction
 from pathway.store.tables import table_of as cast_table
 from pathway.vocabulary import MilestoneKind, ReminderStatus
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pathway.models import EPOCH_ORDINAL, to_epoch_micros
+from pathway.store.models import EPOCH_ORDINAL, to_epoch_micros
 
-#: 2026-03-02 09:00 UTC and that day, as the product stores them on SQLite (`pathway.models`).
+#: 2026-03-02 09:00 UTC and that day, as the product stores them on SQLite (`pathway.store.models`).
 TS = to_epoch_micros(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
 DAY = dt.date(2026, 3, 2).toordinal() - EPOCH_ORDINAL
 INTAKE = json.dumps({"levels": ["L1"], "identified_on": "2026-03-02", "cause": "osteoporotic",
@@ -34,7 +34,7 @@ KINDS = ("plan_decision", "osteoporosis_assessment", "osteoporosis_therapy",
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection set up as `pathway.db` sets up its own."""
+    """A connection set up as `pathway.store.db` sets up its own."""
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
                    "busy_timeout=10000"):

@@ -17,8 +17,8 @@ from sqlalchemy import Column, Engine, Insert, Table, func, literal, select, tex
 from sqlalchemy.sql.elements import ColumnElement
 
 from bench.common import BenchDatabase, fresh_database
-from pathway.db import make_sessionmaker, transaction
-from pathway.models import Base
+from pathway.store.db import make_sessionmaker, transaction
+from pathway.store.models import Base
 from pathway.synthetic.demo import make_demo
 
 #: Episodes made through the use cases, then copied.

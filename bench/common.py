@@ -26,7 +26,7 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from pathway.db import is_sqlite, make_engine
+from pathway.store.db import is_sqlite, make_engine
 from pathway_cli.schema import alembic_config
 
 POSTGRES_ENVS = ("PATHWAY_BENCH_POSTGRES_URL", "PATHWAY_TEST_POSTGRES_URL")

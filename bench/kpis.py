@@ -31,8 +31,8 @@ from bench.common import (
     median,
     run_each_backend,
 )
-from pathway.db import make_sessionmaker, read_only
 from pathway.kpis import compute_kpis, kpis_with_trend, monthly_kpis
+from pathway.store.db import make_sessionmaker, read_only
 
 #: The KPIs are read a month after the data was made, over a year of day 0s.
 NOW = bulk.T0 + dt.timedelta(days=30)

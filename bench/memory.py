@@ -37,7 +37,7 @@ from bench.common import (
 from bench.scan import mark_due
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker, transaction
+from pathway.store.db import make_engine, make_sessionmaker, transaction
 
 
 def rss_kib(pid: int) -> tuple[int, int]:

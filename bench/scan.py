@@ -43,11 +43,11 @@ from bench.common import (
     percentile,
     run_each_backend,
 )
-from pathway.db import transaction
-from pathway.models import Milestone
 from pathway.reminders import raise_due_reminders
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
+from pathway.store.models import Milestone
 from scheduler.jobs import reminders_tick, scan
 
 T0 = bulk.T0

@@ -51,10 +51,10 @@ from bench.common import (
     percentile,
     postgres_server_url,
 )
-from pathway.db import make_sessionmaker, transaction
 from pathway.episodes import apply_event, open_episode
-from pathway.models import Episode
 from pathway.scan import raise_all_due
+from pathway.store.db import make_sessionmaker, transaction
+from pathway.store.models import Episode
 
 ZONE = ZoneInfo("UTC")
 DAY0 = dt.date(2026, 3, 2)

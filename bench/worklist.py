@@ -32,9 +32,9 @@ from bench.common import (
     run_each_backend,
 )
 from pathway import access
-from pathway.db import transaction
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
 
 PASSWORD = "bench-worklist-password"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -6,9 +6,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from pathway.db import is_sqlite, make_engine
-from pathway.models import Base
 from pathway.settings import Settings
+from pathway.store.db import is_sqlite, make_engine
+from pathway.store.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -12,9 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from pathway.errors import Duplicate, InvalidData, NotFound
-from pathway.models import ApiKey, User
 from pathway.store import api_keys, users
 from pathway.store.api_keys import LiveKey
+from pathway.store.models import ApiKey, User
 from pathway.vocabulary import Role
 
 _hasher = PasswordHasher()

@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 
 from pathway.delivery_history import FAILED, SKIP_REASON, history_error, record_step
 from pathway.errors import ActionRefused, InvalidData, NotFound
-from pathway.models import Delivery, DeliveryAttempt, WebhookSubscription
 from pathway.outbox import (
     COORDINATOR_TOPICS,
     DEAD,
@@ -52,6 +51,7 @@ from pathway.reminders import record_action
 from pathway.store import deliveries as store
 from pathway.store.deliveries import MAX_ID as MAX_ID
 from pathway.store.deliveries import ReminderState
+from pathway.store.models import Delivery, DeliveryAttempt, WebhookSubscription
 from pathway.store.tallies import deliveries_by_channel
 from pathway.vocabulary import ReminderStatus
 

@@ -19,9 +19,9 @@ import re
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, ReminderAction
 from pathway.outbox import DEAD, DELIVERED, SKIPPED
 from pathway.reminders import SYSTEM_ACTOR
+from pathway.store.models import Delivery, ReminderAction
 
 FAILED = "failed"
 #: The outcomes a reminder's history shows, each as the action `delivery_<outcome>`.

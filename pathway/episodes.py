@@ -26,7 +26,6 @@ from pathway.errors import (
 )
 from pathway.event_data import EARLIEST_DATE, validate_event_data, validate_model
 from pathway.intake import IntakeAssessment
-from pathway.models import Episode, EventRecord
 from pathway.outbox import enqueue_event, queue_raised
 from pathway.rules.after import LoggedEvent, snapshot_after
 from pathway.rules.decide import decide_event, track_of
@@ -38,6 +37,7 @@ from pathway.rules.snapshot import EpisodeSnapshot, PatientSnapshot
 from pathway.store import episodes as store
 from pathway.store import openings, snapshots
 from pathway.store.held import refresh_held
+from pathway.store.models import Episode, EventRecord
 from pathway.store.reads import episode_with_patient, event_log
 from pathway.store.versions import load_definition
 from pathway.vocabulary import CareState, Fact, TransitionEvent

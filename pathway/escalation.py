@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Reminder
 from pathway.outbox import COORDINATOR_TOPICS, Topic, enqueue_reminder
 from pathway.reminders import SYSTEM_ACTOR, record_action
 from pathway.store import escalation as store
 from pathway.store.deliveries import waiting_targets
+from pathway.store.models import Episode, Reminder
 from pathway.store.reminder_actions import times_taken
 from pathway.store.versions import load_definition
 from pathway.store.worklist import episodes_by_id

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, Episode, EventRecord, Reminder, WebhookSubscription
 from pathway.rules.after import LoggedEvent
 from pathway.store import outbox as store
+from pathway.store.models import Delivery, Episode, EventRecord, Reminder, WebhookSubscription
 from pathway.store.outbox import DEAD as DEAD
 from pathway.store.outbox import DELIVERED as DELIVERED
 from pathway.store.outbox import DELIVERY_STATUSES as DELIVERY_STATUSES

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from pathway.clock import day_start, local_day
 from pathway.errors import ActionRefused, InvalidData, NotFound
-from pathway.models import Reminder, ReminderAction
 from pathway.reminders import record_action
 from pathway.store import reminder_actions as store
+from pathway.store.models import Reminder, ReminderAction
 from pathway.store.reminder_actions import MAX_ID as MAX_ID
 from pathway.store.reminder_actions import PRIORITY_RANK as PRIORITY_RANK
 from pathway.store.reminder_actions import ReminderCursor as ReminderCursor

@@ -13,7 +13,6 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Reminder, ReminderAction
 from pathway.outbox import queue_raised
 from pathway.rules.alerts import Alerting, due_alerts
 from pathway.rules.changes import AlertMoved, NewReminder
@@ -21,6 +20,7 @@ from pathway.store import due, snapshots
 from pathway.store import episodes as store
 from pathway.store.due import SYSTEM_ACTOR, ScanResult
 from pathway.store.held import refresh_held
+from pathway.store.models import Reminder, ReminderAction
 from pathway.store.statements import OPEN_STATUSES
 from pathway.store.versions import load_definition
 

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker
 from pathway.report_cache import ReportCache
 from pathway.settings import Settings
+from pathway.store.db import make_engine, make_sessionmaker
 
 
 @dataclass

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from pathway.errors import InvalidData, NotFound
-from pathway.models import WebhookSubscription
 from pathway.store import subscriptions
+from pathway.store.models import WebhookSubscription
 from pathway.store.subscriptions import MAX_ID as MAX_ID
 from pathway.vocabulary import ALL_EVENT_NAMES, OPENED_EVENT, ReminderKind
 

@@ -18,11 +18,11 @@ from alembic import command
 from api.server import serve
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.definition import parse_definition
 from pathway.errors import PathwayError
 from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
+from pathway.store.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.store.tallies import episode_count
 from pathway.store.users import user_exists
 from pathway.store.versions import add_version

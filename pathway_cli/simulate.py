@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.definition import (
     LATEST_BUILTIN,
     PathwayDefinition,
@@ -27,6 +26,7 @@ from pathway.definition import (
 )
 from pathway.errors import InvalidData, NotFound
 from pathway.settings import Settings
+from pathway.store.db import make_engine, make_sessionmaker, transaction
 from pathway.store.versions import current_version, load_definition
 from pathway.synthetic.cohort import Cohort, Delays, Outcomes
 from pathway.synthetic.simulate import SimulationResult, side_by_side, simulate

@@ -23,7 +23,6 @@ from dataclasses import dataclass, fields
 
 import httpx
 
-from pathway.db import transaction
 from pathway.deliveries import (
     EMAIL,
     WEBHOOK,
@@ -36,6 +35,7 @@ from pathway.deliveries import (
 )
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
 from scheduler.email import EmailSender, SmtpConfig
 from scheduler.webhooks import TIMEOUT, WebhookSender
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from pathway.db import refresh_statistics, transaction
 from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
 from pathway.reminders import ScanResult
 from pathway.runtime import Runtime
 from pathway.scan import raise_due_in_bulk
+from pathway.store.db import refresh_statistics, transaction
 from pathway.store.retention import PURGE_BATCH, purge_idempotency_records
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
 

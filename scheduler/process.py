@@ -24,10 +24,10 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
-from pathway.db import is_sqlite
 from pathway.logs import protect_root
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import is_sqlite
 from scheduler.delivery import DeliveryConfig, http_client
 from scheduler.jobs import run_deliveries, run_housekeeping, run_reminders, run_statistics
 

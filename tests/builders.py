@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from pathway.episodes import AppliedEvent, apply_event, get_episode, open_episode
-from pathway.models import Episode
+from pathway.store.models import Episode
 
 UTC = ZoneInfo("UTC")
 DAY0 = dt.date(2026, 3, 2)

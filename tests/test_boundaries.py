@@ -91,7 +91,7 @@ RULES = sorted((ROOT / "pathway" / "rules").rglob("*.py"))
 @pytest.mark.parametrize("path", RULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_rules_do_no_io(path: Path) -> None:
     """`pathway/rules/` decides from plain values: no SQL, no ORM, no store, no clock."""
-    io = ("sqlalchemy", "pathway.store", "pathway.models", "pathway.db",
+    io = ("sqlalchemy", "pathway.store", "pathway.store.models", "pathway.store.db",
           "pathway.outbox", "sqlite3", "psycopg", "socket", "smtplib")
     bad = [(line, name) for line, name in _imports(path) if name.startswith(io)]
     assert bad == [], f"{path.name} does I/O: {bad}"
@@ -102,3 +102,53 @@ def test_sql_only_in_the_store_for_the_write_path() -> None:
     for name in ("episodes.py", "reminders.py", "scan.py", "milestones.py"):
         names = [n for _, n in _imports(ROOT / "pathway" / name)]
         assert not [n for n in names if n == "sqlalchemy" or n.startswith("sqlalchemy.sql")], name
+
+
+#: What the code outside the store may take from SQLAlchemy: the session and engine handles it
+#: passes to the store, and the exceptions it answers. Nothing that builds or runs a query.
+ALLOWED_SQLALCHEMY = {("sqlalchemy", "Engine"), ("sqlalchemy.orm", "Session"),
+                      ("sqlalchemy.orm", "sessionmaker")}
+#: Method calls that run SQL, whatever the receiver is called.
+RUNS_SQL = {"execute", "scalar", "scalars", "query", "exec_driver_sql", "executemany"}
+STORE = ROOT / "pathway" / "store"
+
+
+def _sql_outside_the_store(path: Path) -> list[str]:
+    """SQLAlchemy imports beyond the handles and exceptions, and calls that run SQL (or a
+    session's `get(Model, id)`, a query by primary key)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            found += [f"{path.name}:{node.lineno} {node.module}.{a.name}" for a in node.names
+                      if (node.module, a.name) not in ALLOWED_SQLALCHEMY
+                      and node.module != "sqlalchemy.exc"]
+        elif isinstance(node, ast.Import):
+            found += [f"{path.name}:{node.lineno} import {a.name}" for a in node.names
+                      if a.name.split(".")[0] in {"sqlalchemy", "sqlite3", "psycopg"}]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = ast.unparse(node.func.value)
+            first = node.args[0] if node.args else None
+            by_key = (node.func.attr == "get" and isinstance(first, ast.Name)
+                      and first.id[:1].isupper() and not first.id.isupper())  # get(Model, id)
+            if node.func.attr in RUNS_SQL or by_key:
+                found.append(f"{path.name}:{node.lineno} {receiver}.{node.func.attr}()")
+    return found
+
+
+def test_sql_only_in_the_store() -> None:
+    """`pathway/store/` is the only place with SQL: api/, scheduler/, the CLI and the rest of
+    the core pass sessions to it and never build or run a statement (issue 13)."""
+    offenders = [hit for path in PRODUCT if STORE not in path.parents
+                 for hit in _sql_outside_the_store(path)]
+    assert offenders == []
+
+
+def test_sql_check_would_catch_a_query(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text("from sqlalchemy import select\nfrom sqlalchemy.orm import Session\n"
+                      "from sqlalchemy.exc import IntegrityError\nimport sqlite3\n"
+                      "rows = session.scalars(q)\nr = unit.session.get(Reminder, 1)\n"
+                      "x = {}.get('a')\ny = request.session.get(KEY)\n")
+    assert _sql_outside_the_store(sample) == [
+        "bad.py:1 sqlalchemy.select", "bad.py:4 import sqlite3", "bad.py:5 session.scalars()",
+        "bad.py:6 unit.session.get()"]

@@ -13,8 +13,8 @@ import pytest
 from alembic import command
 from sqlalchemy import bindparam, select, text
 
-from pathway.db import make_engine, make_sessionmaker, transaction
-from pathway.models import Base, Day, Episode, EventRecord, Milestone, Patient
+from pathway.store.db import make_engine, make_sessionmaker, transaction
+from pathway.store.models import Base, Day, Episode, EventRecord, Milestone, Patient
 from pathway.synthetic.demo import make_demo
 from pathway_cli.schema import alembic_config
 from tests.support.databases import TestDatabase
@@ -118,7 +118,7 @@ def test_migration_0005_converts_text_days_and_back(tmp_path: Path) -> None:
 
 def test_sqlite_refuses_a_date_bound_without_its_column_type(tmp_path: Path) -> None:
     """Untyped, the driver would store text, which sorts above every stored day number; the
-    process refuses it instead (`pathway.db`)."""
+    process refuses it instead (`pathway.store.db`)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (on_day DATE)")

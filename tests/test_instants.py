@@ -14,10 +14,12 @@ from alembic import command
 from sqlalchemy import bindparam, select, text
 
 from pathway import access
-from pathway.db import make_engine, make_sessionmaker, transaction
 from pathway.deliveries import lease_due
 from pathway.escalation import escalate_due
-from pathway.models import (
+from pathway.reminder_actions import acknowledge, snooze
+from pathway.scan import raise_all_due
+from pathway.store.db import make_engine, make_sessionmaker, transaction
+from pathway.store.models import (
     EPOCH,
     Base,
     EventRecord,
@@ -27,8 +29,6 @@ from pathway.models import (
     from_epoch_micros,
     to_epoch_micros,
 )
-from pathway.reminder_actions import acknowledge, snooze
-from pathway.scan import raise_all_due
 from pathway.synthetic.demo import make_demo
 from pathway.webhooks import create_subscription
 from pathway_cli.schema import alembic_config
@@ -146,7 +146,7 @@ def test_migration_0003_converts_text_timestamps_and_back(tmp_path: Path) -> Non
 
 def test_sqlite_refuses_a_datetime_bound_without_its_column_type(tmp_path: Path) -> None:
     """Untyped, the driver would store text, which sorts above every stored integer; the
-    process refuses it instead (`pathway.db`)."""
+    process refuses it instead (`pathway.store.db`)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (at DATETIME)")

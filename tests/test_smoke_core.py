@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
-from pathway.models import Reminder
 from pathway.scan import raise_all_due
+from pathway.store.models import Reminder
 from tests.builders import at, open_at, send
 
 

@@ -32,12 +32,12 @@ from api.dashboard.web import (
     render,
 )
 from pathway.access import list_users
-from pathway.db import transaction
 from pathway.episodes import allowed_now, apply_event, get_episode, history
 from pathway.errors import Conflict, InvalidData, NotFound, PathwayError, TransitionRefused
 from pathway.event_data import DATA_SCHEMAS
 from pathway.milestones import all_milestones
 from pathway.reminder_actions import ReminderFilter, list_reminders
+from pathway.store.db import transaction
 from pathway.vocabulary import ALL_EVENT_NAMES, ReminderStatus, TransitionEvent
 
 router = APIRouter()

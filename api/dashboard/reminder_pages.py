@@ -31,7 +31,6 @@ from api.dashboard.web import (
     safe_next,
 )
 from pathway.access import list_users
-from pathway.db import transaction
 from pathway.deliveries import list_deliveries, retry_delivery
 from pathway.errors import PathwayError
 from pathway.outbox import DEAD
@@ -43,6 +42,7 @@ from pathway.reminder_actions import (
     list_reminders,
     snooze,
 )
+from pathway.store.db import transaction
 from pathway.store.worklist import episodes_by_id
 from pathway.vocabulary import Priority, ReminderKind
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pathway.models import EventRecord, Milestone
+from pathway.store.models import EventRecord, Milestone
 from pathway.vocabulary import MilestoneStatus
 
 #: How far past today (or the last window) the chart looks ahead.

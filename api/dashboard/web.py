@@ -24,9 +24,9 @@ from starlette.templating import Jinja2Templates
 from api.dashboard.counts import CountsCache
 from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_token
 from pathway.clock import local_day
-from pathway.db import read_only
 from pathway.permissions import Action, may
 from pathway.runtime import Runtime
+from pathway.store.db import read_only
 from pathway.store.users import active_user
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -129,9 +129,17 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+#: Words of the vocabulary that people write as initials.
+INITIALS = {"fls": "FLS", "dxa": "DXA", "mri": "MRI", "ct": "CT", "frax": "FRAX",
+            "qfracture": "QFracture", "pct": "%"}
+
+
 def label(value: object) -> str:
-    """A vocabulary name for people: `conservative_care` -> `conservative care`."""
-    return str(value).replace("_", " ") if value is not None else ""
+    """A vocabulary name for people: `conservative_care` -> `conservative care`,
+    `record_dxa` -> `record DXA`."""
+    if value is None:
+        return ""
+    return " ".join(INITIALS.get(word, word) for word in str(value).split("_"))
 
 
 def trigger(value: str) -> str:

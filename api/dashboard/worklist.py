@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from api.dashboard.web import DashboardDep, DbDep, ViewerDep, render
 from pathway.clock import local_day
-from pathway.models import Episode, Reminder
+from pathway.store.models import Episode, Reminder
 from pathway.store.worklist import (
     Cursor,
     EpisodeFilter,

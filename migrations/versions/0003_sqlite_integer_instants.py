@@ -1,7 +1,7 @@
 """SQLite: timestamps as integer microseconds since 1970 UTC
 
 SQLAlchemy's SQLite dialect stored each timestamp as 26 characters of text
-('2026-03-02 09:00:00.000000'); `pathway.models.UTCDateTime` now stores integer microseconds
+('2026-03-02 09:00:00.000000'); `pathway.store.models.UTCDateTime` now stores integer microseconds
 (8 bytes), a quarter of the database at 100,000 episodes (BENCHMARKS.md, workload 2). This
 migration converts the rows already there; the columns keep their declared type (`DATETIME`,
 whose affinity leaves integers as integers). A value that cannot be read as a timestamp stops
@@ -24,7 +24,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-#: Every timestamp column, by table (`UTCDateTime` columns of `pathway.models` at 0003).
+#: Every timestamp column, by table (`UTCDateTime` columns of `pathway.store.models` at 0003).
 INSTANTS: dict[str, tuple[str, ...]] = {
     "api_keys": ("created_at", "revoked_at"),
     "idempotency_keys": ("created_at",),

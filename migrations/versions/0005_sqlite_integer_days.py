@@ -1,7 +1,7 @@
 """SQLite: calendar days as integer days since 1970-01-01
 
 SQLAlchemy's SQLite dialect stored each date as 10 characters of text ('2026-03-02');
-`pathway.models.Day` now stores the number of days since 1970-01-01 (two or three bytes),
+`pathway.store.models.Day` now stores the number of days since 1970-01-01 (two or three bytes),
 about a tenth of the database at 100,000 episodes (BENCHMARKS.md, workload 2). This migration
 converts the rows already there; the columns keep their declared type (`DATE`, whose affinity
 leaves integers as integers). A text that is not a date is left as it is (reading it then
@@ -24,7 +24,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-#: Every date column, by table (`Day` columns of `pathway.models` at 0005).
+#: Every date column, by table (`Day` columns of `pathway.store.models` at 0005).
 DAYS: dict[str, tuple[str, ...]] = {
     "patients": ("birth_date",),
     "episodes": ("identified_on",),

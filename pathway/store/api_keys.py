@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway.models import ApiKey
 from pathway.store import sql
+from pathway.store.models import ApiKey
 from pathway.store.tables import table_of
 
 _KEYS = table_of(ApiKey)

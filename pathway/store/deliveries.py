@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, DeliveryAttempt, Reminder, WebhookSubscription
+from pathway.store.models import Delivery, DeliveryAttempt, Reminder, WebhookSubscription
 from pathway.store.outbox import PENDING
 
 #: The largest id a delivery can have: ids are 32-bit INTEGER columns, and a larger one would

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Reminder
+from pathway.store.models import Reminder
 from pathway.vocabulary import ReminderStatus
 
 _ESCALATION_DUE = (

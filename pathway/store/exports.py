@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway.models import EventRecord, TherapyRecord
+from pathway.store.models import EventRecord, TherapyRecord
 from pathway.vocabulary import Fact, TransitionEvent
 
 _CLOSE_DATA = select(EventRecord.data).where(

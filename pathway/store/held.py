@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Milestone, Reminder
+from pathway.store.models import Episode, Milestone, Reminder
 
 
 def refresh_held(session: Session, episode_id: int) -> None:

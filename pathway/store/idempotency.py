@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pathway.models import IdempotencyRecord
+from pathway.store.models import IdempotencyRecord
 from pathway.store.tables import table_of
 
 _TABLE = table_of(IdempotencyRecord)

@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from pathway.models import Day, Episode, EventRecord, Milestone, PathwayVersion, Reminder
+from pathway.store.models import Day, Episode, EventRecord, Milestone, PathwayVersion, Reminder
 from pathway.vocabulary import (
     CloseReason,
     ContactKind,
@@ -142,7 +142,7 @@ def _of(query: Select[*Ts], cohort: Cohort) -> Select[*Ts]:
 def _days(later: SQLColumnExpression[Any],
           earlier: SQLColumnExpression[Any]) -> SQLColumnExpression[Any]:
     """Whole days from one day to another: a difference of day numbers on SQLite
-    (`pathway.models.Day`), of dates on PostgreSQL; an integer either way (not a day: its
+    (`pathway.store.models.Day`), of dates on PostgreSQL; an integer either way (not a day: its
     result must not be read back as one). Each side keeps its own type, so a bound day is
     bound as a day."""
     return type_coerce(later - earlier, Integer)
@@ -150,7 +150,7 @@ def _days(later: SQLColumnExpression[Any],
 
 def _utc_day(instant: SQLColumnExpression[Any], sqlite: bool) -> SQLColumnExpression[Any]:
     """The UTC calendar day of a stored timestamp, as days are stored (SQLite: integer
-    microseconds since 1970 to integer days since 1970, `pathway.models.SQLiteInstant` and
+    microseconds since 1970 to integer days since 1970, `pathway.store.models.SQLiteInstant` and
     `SQLiteDay`; PostgreSQL: naive UTC to date). Timestamps are never before 1970."""
     if sqlite:
         return type_coerce(instant, Integer) // _MICROS_PER_DAY

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from pathway.models import PathwayVersion
 from pathway.rules.snapshot import PatientSnapshot
 from pathway.store import sql
 from pathway.store.episodes import insert_many
+from pathway.store.models import PathwayVersion
 from pathway.store.tables import EPISODES, PATIENTS, SUBSCRIPTIONS
 from pathway.vocabulary import CareState
 

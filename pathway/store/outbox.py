@@ -13,8 +13,8 @@ from collections.abc import Collection
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Reminder, User, WebhookSubscription
 from pathway.store import sql
+from pathway.store.models import Reminder, User, WebhookSubscription
 
 #: The statuses of an outbox row. Waiting rows are found through the partial index
 #: `ix_deliveries_pending` (`status = 'pending'`), so PENDING is what that index names.

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from pathway.models import Episode, EventRecord
 from pathway.rules.snapshot import MilestoneSnapshot, ReminderSnapshot
 from pathway.store import sql
+from pathway.store.models import Episode, EventRecord
 from pathway.store.tables import MILESTONES
 from pathway.vocabulary import MilestoneStatus
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Reminder, ReminderAction
+from pathway.store.models import Episode, Reminder, ReminderAction
 from pathway.vocabulary import Priority, ReminderStatus
 
 #: The largest id a reminder can have: ids are 32-bit INTEGER columns, and a larger one would

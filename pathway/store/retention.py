@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from pathway.models import IdempotencyRecord
+from pathway.store.models import IdempotencyRecord
 from pathway.store.tables import table_of as cast_table
 
 #: Stored responses deleted per statement (each batch its own transaction in the scheduler,

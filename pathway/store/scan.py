@@ -47,10 +47,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition
-from pathway.models import Episode, Milestone, PathwayVersion, Reminder, ReminderAction
 from pathway.outbox import queue_raised
 from pathway.rules.alerts import ScanPlan, scan_plan
 from pathway.store.due import SYSTEM_ACTOR, ScanResult
+from pathway.store.models import Episode, Milestone, PathwayVersion, Reminder, ReminderAction
 from pathway.store.tables import table_of as cast_table
 from pathway.store.versions import load_definition
 from pathway.vocabulary import MilestoneStatus, ReminderStatus

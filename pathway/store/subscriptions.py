@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pathway.models import WebhookSubscription
+from pathway.store.models import WebhookSubscription
 
 #: The largest id a subscription can have: ids are 32-bit INTEGER columns, and a larger one
 #: would be a driver error on PostgreSQL rather than "not found".

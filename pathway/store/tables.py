@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from pathway.models import (
+from pathway.store.models import (
     Base,
     Episode,
     EventRecord,

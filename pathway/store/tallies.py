@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
+from pathway.store.models import Delivery, DeliveryAttempt, Episode, EventRecord, Reminder
 
 #: (label, count) pairs, sorted by label.
 Tally = list[tuple[str, int]]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway.models import User
+from pathway.store.models import User
 
 _ACTIVE_BY_NAME = select(User).where(User.username == bindparam("username"),
                                      User.active.is_(True))

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from pathway.definition import PathwayDefinition, parse_definition
 from pathway.errors import Duplicate, NotFound
-from pathway.models import Episode, PathwayVersion
 from pathway.store import sql
+from pathway.store.models import Episode, PathwayVersion
 
 # Versions are immutable once stored, so a process-wide cache is right for one database. It is
 # keyed by the database too: a process may hold several (the simulator runs each version in a

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Patient, Reminder
+from pathway.store.models import Episode, Patient, Reminder
 from pathway.vocabulary import CareState, ReminderStatus
 
 

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import day_start
-from pathway.db import transaction
 from pathway.definition import PathwayDefinition
 from pathway.episodes import apply_event, open_episode
 from pathway.errors import TransitionRefused
 from pathway.escalation import escalate_due
 from pathway.kpis import KpiReport, compute_kpis
 from pathway.scan import raise_all_due
+from pathway.store.db import transaction
 from pathway.store.tallies import reminders_by_kind
 from pathway.store.versions import (
     add_version,

@@ -12,9 +12,9 @@ from httpx import Response
 
 from api.app import create_app
 from pathway import access
-from pathway.db import transaction
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
 from pathway.vocabulary import Role
 from tests.builders import DAY0, at, intake
 from tests.support.databases import TestDatabase

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from pathway.models import Delivery
 from pathway.outbox import DEAD, PENDING
+from pathway.store.models import Delivery
 from pathway.vocabulary import CareState
 from pathway.webhooks import secret_bytes
 from tests.api.support import ApiHarness

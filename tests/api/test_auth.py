@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from api.openapi import PUBLIC_PATHS
 from api.routes import admin, episodes, ops, pathway, reminders
 from pathway import access
-from pathway.db import transaction
+from pathway.store.db import transaction
 from tests.api.support import ApiHarness
 from tests.builders import intake
 

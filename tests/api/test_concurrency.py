@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from pathway.models import Patient
+from pathway.store.models import Patient
 from tests.api.support import ApiHarness, make_harness
 from tests.builders import intake
 from tests.support.databases import TestDatabase

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from pathway.db import transaction
-from pathway.models import Episode, EventRecord, IdempotencyRecord, ReminderAction
+from pathway.store.db import transaction
+from pathway.store.models import Episode, EventRecord, IdempotencyRecord, ReminderAction
 from pathway.store.retention import PURGE_BATCH, purge_idempotency_records
 from scheduler.jobs import purge_idempotency
 from tests.api.support import ApiHarness

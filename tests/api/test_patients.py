@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pathway.models import Episode, EventRecord, Patient
+from pathway.store.models import Episode, EventRecord, Patient
 from tests.api.support import ApiHarness
 from tests.builders import intake
 

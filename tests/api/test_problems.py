@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.render import opaque
-from pathway.db import make_engine, make_sessionmaker
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import make_engine, make_sessionmaker
 from tests.api.support import MAX_BODY, ApiHarness
 from tests.builders import intake
 
@@ -183,7 +183,7 @@ def test_every_problem_is_documented(api: ApiHarness) -> None:
 
 
 def test_database_unavailable_is_503(tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/missing/dir/pathway.db"
+    url = f"sqlite:///{tmp_path}/missing/dir/pathway.store.db"
     engine = make_engine(url)
     runtime = Runtime(settings=Settings(database_url=url), engine=engine,
                       sessions=make_sessionmaker(engine))

@@ -15,10 +15,10 @@ from sqlalchemy import select, text
 from starlette.requests import Request
 
 from api.units import Unit, in_one_transaction, roll_back_unended, unit_of_work
-from pathway.db import writer_queue
-from pathway.models import Patient
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import writer_queue
+from pathway.store.models import Patient
 from tests.api.support import ApiHarness, intake
 from tests.support.databases import TestDatabase
 

@@ -7,7 +7,7 @@ from sqlalchemy import Connection, select
 from bench import bulk
 from bench.bare_scan import bare_scan
 from bench.scan import mark_due, runtime_for, scan_time
-from pathway.models import Milestone, Reminder, ReminderAction
+from pathway.store.models import Milestone, Reminder, ReminderAction
 from scheduler.jobs import scan
 from tests.support.databases import TestDatabase
 

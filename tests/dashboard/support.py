@@ -20,10 +20,10 @@ from httpx import Response
 
 from api.app import create_app
 from api.dashboard import install
-from pathway.db import transaction
-from pathway.models import User
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
+from pathway.store.models import User
 from tests.support.databases import TestDatabase
 
 PASSWORD = "correct horse battery"

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from pathway.db import transaction
 from pathway.episodes import open_episode
+from pathway.store.db import transaction
 from pathway.synthetic.demo import make_demo
 from tests.builders import intake
 from tests.dashboard.support import PASSWORD, LiveServer, add_users, make_app, make_runtime

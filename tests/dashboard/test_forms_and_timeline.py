@@ -12,7 +12,7 @@ from api.dashboard.event_forms import event_form, parse_date, parse_event_data
 from api.dashboard.timeline import timeline_data, timeline_rows
 from pathway.errors import InvalidData
 from pathway.event_data import DATA_SCHEMAS, validate_event_data
-from pathway.models import EventRecord, Milestone
+from pathway.store.models import EventRecord, Milestone
 
 DAY0 = dt.date(2026, 3, 2)
 

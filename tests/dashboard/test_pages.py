@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from api.dashboard import kpi_pages, worklist
-from pathway.db import transaction
 from pathway.definition import builtin_definition, parse_definition
 from pathway.kpis import compute_kpis, monthly_kpis
-from pathway.models import Delivery, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, PENDING
+from pathway.store.db import transaction
+from pathway.store.models import Delivery, Episode, EventRecord, Reminder
 from pathway.store.versions import add_version
 from tests.builders import DAY0, at, open_at, send
 from tests.dashboard.conftest import Board

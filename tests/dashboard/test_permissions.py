@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import func, select
 
-from pathway.db import transaction
-from pathway.models import Delivery, Episode, EventRecord, Reminder
 from pathway.outbox import DEAD, PENDING
+from pathway.store.db import transaction
+from pathway.store.models import Delivery, Episode, EventRecord, Reminder
 from tests.builders import open_at
 from tests.dashboard.conftest import Board
 from tests.dashboard.support import login, post_form

@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from pathway.db import transaction
-from pathway.models import Episode, ReminderAction
+from pathway.store.db import transaction
+from pathway.store.models import Episode, ReminderAction
 from tests.builders import open_at, send
 from tests.dashboard.conftest import Board
 from tests.dashboard.support import PASSWORD, csrf_of, login, post_form

@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from pathway.definition import builtin_definition
 from pathway.episodes import replay
-from pathway.models import (
+from pathway.outbox import Topic
+from pathway.rules.table import table_of
+from pathway.store.models import (
     Base,
     Delivery,
     Episode,
@@ -35,8 +37,6 @@ from pathway.models import (
     ReminderAction,
     WebhookSubscription,
 )
-from pathway.outbox import Topic
-from pathway.rules.table import table_of
 from pathway.vocabulary import MilestoneStatus, ReminderKind, ReminderStatus
 from tests.faults.workload import Outcome
 

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, update
 
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_sessionmaker, transaction
 from pathway.episodes import open_episode
-from pathway.models import Milestone
+from pathway.store.db import make_sessionmaker, transaction
+from pathway.store.models import Milestone
 from pathway.vocabulary import MilestoneKind, MilestoneStatus
 from tests.builders import intake
 from tests.scheduler.support import subscribe

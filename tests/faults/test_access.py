@@ -33,10 +33,10 @@ from api.app import create_app
 from api.dashboard.security import LoginThrottle
 from api.dashboard.web import ADDRESS_MAX_FAILURES, Dashboard
 from pathway import access
-from pathway.db import transaction
-from pathway.models import Delivery, User
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.db import transaction
+from pathway.store.models import Delivery, User
 from tests.api.support import ApiHarness, make_harness
 from tests.builders import DAY0, intake
 from tests.dashboard.support import PASSWORD, csrf_of

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pathway.clock import utc_now
-from pathway.db import make_engine, make_sessionmaker
-from pathway.models import Milestone, Reminder
+from pathway.store.db import make_engine, make_sessionmaker
+from pathway.store.models import Milestone, Reminder
 from tests.faults.invariants import audit_database, check_acknowledged
 from tests.faults.ledger import Entry
 from tests.faults.processes import Cluster, Fleet, graceful, wait_for

@@ -16,7 +16,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from pathway import access
-from pathway.db import transaction
+from pathway.store.db import transaction
 from pathway.vocabulary import ALL_EVENT_NAMES
 from tests.api.support import make_harness
 from tests.dashboard.support import PASSWORD, csrf_of

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pathway import access
-from pathway.db import transaction
+from pathway.store.db import transaction
 from tests.api.support import MAX_BODY, ApiHarness, make_harness
 from tests.dashboard.support import PASSWORD, csrf_of
 from tests.faults.hostile import FREE_TEXT, SCRIPT, all_cases, dashboard_cases

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 
 from pathway import access
 from pathway.clock import utc_now
-from pathway.db import make_sessionmaker, transaction
-from pathway.models import Episode, EventRecord, Patient, Reminder, ReminderAction
+from pathway.store.db import make_sessionmaker, transaction
+from pathway.store.models import Episode, EventRecord, Patient, Reminder, ReminderAction
 from tests.builders import intake
 from tests.faults.invariants import audit_database
 from tests.faults.ledger import Entry

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pathway.clock import local_day
-from pathway.models import Milestone, Reminder
+from pathway.store.models import Milestone, Reminder
 from scheduler.jobs import scan
 from tests.api.support import make_harness
 from tests.builders import DAY0, intake

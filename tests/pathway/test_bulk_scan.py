@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pathway import access
-from pathway.db import transaction
-from pathway.models import Delivery, Milestone, Reminder, ReminderAction, WebhookSubscription
 from pathway.reminders import ScanResult, raise_due_reminders
 from pathway.scan import raise_due_in_bulk
+from pathway.store.db import transaction
+from pathway.store.models import Delivery, Milestone, Reminder, ReminderAction, WebhookSubscription
 from pathway.synthetic.demo import make_demo
 from tests.conftest import make_database
 from tests.support.databases import DatabaseFactory, TestDatabase

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from pathway.episodes import apply_event, get_episode, load_snapshot
 from pathway.errors import Conflict, PreconditionFailed
 from pathway.event_data import validate_event_data
-from pathway.models import EventRecord
 from pathway.rules.decide import decide_event
 from pathway.store import episodes as store
+from pathway.store.models import EventRecord
 from pathway.store.versions import load_definition
 from tests.builders import DAY0, UTC, at, open_at
 from tests.support.databases import TestDatabase

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from pathway.models import Reminder, ReminderAction
 from pathway.reminders import raise_due_reminders
+from pathway.store.models import Reminder, ReminderAction
 from tests.builders import at, open_at, send
 from tests.support.databases import TestDatabase
 

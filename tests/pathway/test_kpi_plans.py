@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 
-from pathway.db import refresh_statistics, transaction
 from pathway.kpis import compute_kpis, monthly_kpis
+from pathway.store.db import refresh_statistics, transaction
 from pathway.synthetic.demo import make_demo
 from tests.support.databases import TestDatabase
 

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from pathway import kpis
 from pathway.clock import local_day
-from pathway.db import transaction
 from pathway.definition import PathwayDefinition, builtin_definition, parse_definition
 from pathway.episodes import apply_event, open_episode
 from pathway.errors import TransitionRefused
@@ -44,8 +43,9 @@ from pathway.kpis import (
     kpis_with_trend,
     monthly_kpis,
 )
-from pathway.models import Episode, EventRecord, Milestone, Reminder
 from pathway.scan import raise_all_due
+from pathway.store.db import transaction
+from pathway.store.models import Episode, EventRecord, Milestone, Reminder
 from pathway.store.versions import add_version, current_version, load_definition
 from pathway.synthetic.cohort import Cohort, patients
 from pathway.synthetic.demo import make_demo

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pathway.milestones import open_milestones
-from pathway.models import Milestone, Reminder
+from pathway.store.models import Milestone, Reminder
 from tests.builders import DAY0, open_at, send
 
 UTC = dt.UTC

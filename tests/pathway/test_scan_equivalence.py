@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from pathway.db import transaction
 from pathway.episodes import apply_event, open_episode
 from pathway.errors import InvalidData, TransitionRefused
+from pathway.store.db import transaction
 from tests.builders import UTC, intake
 from tests.conftest import make_database
 from tests.pathway.test_bulk_scan import scan_until_idle, state

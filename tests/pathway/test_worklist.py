@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode
+from pathway.store.models import Episode
 from pathway.store.worklist import Cursor, EpisodeFilter, list_episodes
 from tests.builders import DAY0, open_at, send
 

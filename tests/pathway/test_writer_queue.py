@@ -1,4 +1,4 @@
-"""SQLite writers of one process take turns (`pathway.db.WriterQueue`): every concurrent write
+"""SQLite writers of one process take turns (`pathway.store.db.WriterQueue`): every concurrent write
 lands, failures give the turn back, readers never take it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from pathway.db import read_only, transaction, writer_queue
-from pathway.models import Episode
+from pathway.store.db import read_only, transaction, writer_queue
+from pathway.store.models import Episode
 from tests.builders import open_at
 from tests.support.databases import TestDatabase
 

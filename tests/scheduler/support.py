@@ -19,9 +19,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
-from pathway.models import WebhookSubscription
 from pathway.runtime import Runtime
 from pathway.settings import Settings
+from pathway.store.models import WebhookSubscription
 from tests.support.databases import TestDatabase
 
 SECRET = "whsec_" + base64.b64encode(b"a test secret of 24 bytes").decode()

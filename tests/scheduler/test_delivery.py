@@ -17,9 +17,9 @@ from pathway import access
 from pathway.deliveries import list_attempts, list_deliveries, retry_delivery
 from pathway.delivery_history import history_error
 from pathway.errors import ActionRefused
-from pathway.models import Delivery, Episode, Reminder, WebhookSubscription
 from pathway.reminder_actions import reminder_history
 from pathway.runtime import Runtime
+from pathway.store.models import Delivery, Episode, Reminder, WebhookSubscription
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
 from scheduler.jobs import reminders_tick
 from tests.builders import at, open_at, send

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from pathway import access
 from pathway.deliveries import lease_due
-from pathway.models import Delivery, Reminder
 from pathway.scan import raise_all_due
+from pathway.store.models import Delivery, Reminder
 from scheduler.delivery import DeliveryConfig, deliver_until_idle, send_leased
 from scheduler.email import SmtpConfig
 from tests.builders import at, open_at

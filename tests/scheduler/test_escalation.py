@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from pathway import access
 from pathway.definition import builtin_definition
-from pathway.models import Delivery, Reminder, ReminderAction
 from pathway.reminder_actions import acknowledge, snooze
 from pathway.runtime import Runtime
+from pathway.store.models import Delivery, Reminder, ReminderAction
 from pathway.store.versions import add_version
 from scheduler.delivery import DeliveryConfig, deliver_until_idle
 from scheduler.jobs import reminders_tick

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from pathway.episodes import open_episode
-from pathway.models import (
+from pathway.store.models import (
     Delivery,
     DeliveryAttempt,
     IdempotencyRecord,
@@ -37,8 +37,10 @@ from tests.scheduler.support import Clock, Receiver, make_runtime, subscribe
 from tests.support.databases import TestDatabase, postgres_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
-EPISODES = 2000  # 8 scan batches of 1,000: more than 4 processes take at once
-PER_EPISODE = 4  # plan, therapy, calcium and liaison reminders, all due by day 120
+EPISODES = 900  # 8,100 alerts, 9 scan batches of 1,000: more than 4 processes take at once
+#: Plan, therapy, calcium and liaison reminders, and version 2's FLS assessment, DXA, falls,
+#: therapy recommendation and strength and balance: all due by day 120.
+PER_EPISODE = 9
 
 
 @pytest.fixture
@@ -134,7 +136,7 @@ class Fleet:
 
 
 def seed_due_episodes(db: TestDatabase, url: str) -> None:
-    """Episodes identified 120 days ago (opened then), so the real clock finds all 4 due."""
+    """Episodes identified 120 days ago (opened then), so the real clock finds all 9 due."""
     day0 = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=120)
     opened = dt.datetime.combine(day0, dt.time(9), tzinfo=dt.UTC)
     with db.sessions() as session:

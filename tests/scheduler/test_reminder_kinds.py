@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Milestone, Reminder
 from pathway.scan import raise_all_due
+from pathway.store.models import Episode, Milestone, Reminder
 from tests.builders import DAY0, at, open_at, send
 
 Step = Callable[[Session, Episode], object]

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from pathway.models import Episode, Milestone, Reminder, ReminderAction
 from pathway.scan import raise_all_due
+from pathway.store.models import Episode, Milestone, Reminder, ReminderAction
 from scheduler.jobs import scan
 from tests.builders import DAY0, at, open_at, send
 from tests.scheduler.support import Clock, make_runtime

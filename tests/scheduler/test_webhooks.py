@@ -21,9 +21,9 @@ from pathway.deliveries import (
     retry_delivery,
 )
 from pathway.errors import ActionRefused, InvalidData, NotFound
-from pathway.models import Delivery, Reminder, ReminderAction, WebhookSubscription
 from pathway.runtime import Runtime
 from pathway.scan import raise_all_due
+from pathway.store.models import Delivery, Reminder, ReminderAction, WebhookSubscription
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_round, deliver_until_idle
 from scheduler.webhooks import sign
 from tests.builders import at, open_at

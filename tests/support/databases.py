@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from pathway.db import make_engine, make_sessionmaker
+from pathway.store.db import make_engine, make_sessionmaker
 from pathway_cli.schema import alembic_config
 
 POSTGRES_ENV = "PATHWAY_TEST_POSTGRES_URL"

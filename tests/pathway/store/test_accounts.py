@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from pathway import access, webhooks
-from pathway.models import IdempotencyRecord
 from pathway.store import api_keys, idempotency, subscriptions, users
+from pathway.store.models import IdempotencyRecord
 from tests.builders import at
 
 
