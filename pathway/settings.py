@@ -14,7 +14,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PATHWAY_", extra="ignore")
 
-    database_url: str = "sqlite:///pathway.store.db"
+    database_url: str = "sqlite:///pathway.db"
     site_timezone: str = "UTC"
     host: str = "127.0.0.1"
     port: int = 8000

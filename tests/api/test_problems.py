@@ -183,7 +183,7 @@ def test_every_problem_is_documented(api: ApiHarness) -> None:
 
 
 def test_database_unavailable_is_503(tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/missing/dir/pathway.store.db"
+    url = f"sqlite:///{tmp_path}/missing/dir/pathway.db"
     engine = make_engine(url)
     runtime = Runtime(settings=Settings(database_url=url), engine=engine,
                       sessions=make_sessionmaker(engine))

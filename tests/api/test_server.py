@@ -29,7 +29,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_serve_logs_ids_not_patients(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "PATHWAY_DATABASE_URL": f"sqlite:///{tmp_path}/pathway.store.db",
+    env = {**os.environ, "PATHWAY_DATABASE_URL": f"sqlite:///{tmp_path}/pathway.db",
            "PATHWAY_PORT": str(port), "PATHWAY_LOG_LEVEL": "INFO"}
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen([PATHWAY, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
