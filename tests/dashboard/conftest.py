@@ -1,18 +1,37 @@
-"""Fixtures for the dashboard: a logged-out client on SQLite and PostgreSQL, a fixed clock."""
+"""Fixtures for the dashboard: a logged-out client on SQLite and PostgreSQL, a fixed clock;
+Debian's headless Chromium for the browser tests (one per test module)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from pathway.runtime import Runtime
 from tests.api.support import Clock
 from tests.builders import at
 from tests.dashboard.support import add_users, make_app, make_runtime
 from tests.support.databases import TestDatabase
+
+#: Debian's package: test tools' own browser downloads cannot reach the internet here.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install -y chromium)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @dataclass

@@ -11,25 +11,21 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from pathway.episodes import open_episode
 from pathway.store.db import transaction
 from pathway.synthetic.demo import make_demo
 from tests.builders import intake
+from tests.dashboard.conftest import SHOTS
 from tests.dashboard.support import PASSWORD, LiveServer, add_users, make_app, make_runtime
 from tests.support.databases import DatabaseFactory
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 UTC = ZoneInfo("UTC")
 NOW = dt.datetime(2026, 9, 18, 9, 30, tzinfo=dt.UTC)
 TODAY = NOW.date()
@@ -64,16 +60,6 @@ def site(database_factory: DatabaseFactory) -> Iterator[Site]:
     yield Site(server, episodes)
     server.stop()
     database_factory.drop(db)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install -y chromium)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.headers import DOCS_CSP
+from tests.dashboard.conftest import SHOTS
 from tests.dashboard.support import LiveServer, make_app, make_runtime
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from tests.support.databases import DatabaseFactory
 
 pytestmark = pytest.mark.browser
@@ -32,16 +32,6 @@ def server(database_factory: DatabaseFactory) -> Iterator[LiveServer]:
     yield live
     live.stop()
     database_factory.drop(db)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install -y chromium)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
