@@ -81,8 +81,7 @@ def apply(session: Session, episode_id: int, loaded_version: int, changes: Chang
     event_id = sql.inserted_id(session, st.insert_rows(EVENTS, _EVENT_KEYS, 1, "id"), {
         f"{k}_0": v for k, v in _log_values(changes, episode_id).items()})
     _records(session, changes.records, episode_id, event_id)
-    resolved = [rid for closed in changes.closed
-                for rid in _close(session, episode_id, closed, changes)]
+    resolved = _close(session, episode_id, changes.closed, changes)
     due.move_alerts(session, changes.moved, changes.now)
     ids = _open(session, episode_id, changes.opened, changes.now)
     for resolution in changes.resolved:
@@ -110,20 +109,35 @@ def _records(session: Session, records: Sequence[Record], episode_id: int,
         insert_many(session, table, tuple(sorted(values)), [values])
 
 
-def _close(session: Session, episode_id: int, closed: ClosedMilestone,
+def _close(session: Session, episode_id: int, closing: Sequence[ClosedMilestone],
            changes: Changes) -> list[int]:
-    """Close one milestone; resolve its open reminders if a scan may have raised any."""
-    values = {"row_id": closed.id, "status": closed.status, "met_on": closed.met_on,
-              "closed_at": changes.now}
-    if not closed.alerted and sql.rowcount(session, st.CLOSE_UNCHANGED, {
-            **values, "loaded_alert_at": closed.loaded_alert_at}) == 1:
-        return []  # nothing was raised for it: nothing to resolve
-    sql.rowcount(session, st.CLOSE, values)
-    found = [r for (r,) in sql.raw_rows(session, st.RESOLVE_OF_MILESTONE, {
-        "episode_id": episode_id, "milestone_id": closed.id, "now": changes.now,
-        "resolution": closed.resolution})]
-    _history(session, found, "resolved", {"resolution": closed.resolution}, changes)
-    return found
+    """Close the milestones in one statement; resolve the open reminders of those a scan had
+    raised for (or may have, if the row changed since it was loaded: it is closed anyway).
+    The ids of the reminders resolved."""
+    if not closing:
+        return []
+    ordered = sorted(closing, key=lambda c: not c.alerted)  # the alerted ones first
+    alerted = sum(1 for c in ordered if c.alerted)
+    params: dict[str, Any] = {"closed_at": changes.now}
+    for i, c in enumerate(ordered):
+        params.update({f"id_{i}": c.id, f"status_{i}": c.status, f"met_on_{i}": c.met_on})
+        if not c.alerted:
+            params[f"loaded_{i}"] = c.loaded_alert_at
+    closed = {int(r) for (r,) in sql.raw_rows(
+        session, st.close_many(alerted, len(ordered) - alerted), params)}
+    resolved: list[int] = []
+    for c in ordered:
+        if not c.alerted and c.id in closed:
+            continue  # nothing was raised for it: nothing to resolve
+        if c.id not in closed:  # a scan raised for it meanwhile: close it anyway
+            sql.rowcount(session, st.CLOSE, {"row_id": c.id, "status": c.status,
+                                             "met_on": c.met_on, "closed_at": changes.now})
+        found = [r for (r,) in sql.raw_rows(session, st.RESOLVE_OF_MILESTONE, {
+            "episode_id": episode_id, "milestone_id": c.id, "now": changes.now,
+            "resolution": c.resolution})]
+        _history(session, found, "resolved", {"resolution": c.resolution}, changes)
+        resolved += found
+    return resolved
 
 
 def _history(session: Session, reminder_ids: Sequence[int], action: str,

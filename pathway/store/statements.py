@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, or_, update
+from sqlalchemy import Insert, Table, Update, and_, bindparam, case, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pathway.store.tables import EPISODES, MILESTONES, REMINDERS
@@ -46,14 +46,32 @@ def claim_episode(keys: frozenset[str]) -> Update:
 
 _CLOSE_VALUES = {k: bindparam(k, type_=MILESTONES.c[k].type)
                  for k in ("status", "met_on", "closed_at")}
-#: Close a milestone whose alert is as it was loaded (the usual case: nothing raised since).
-CLOSE_UNCHANGED = (update(MILESTONES)
-                   .where(MILESTONES.c.id == bindparam("row_id"),
-                          MILESTONES.c.next_alert_at.is_not_distinct_from(
-                              bindparam("loaded_alert_at", type_=MILESTONES.c.next_alert_at.type)))
-                   .values(next_alert_at=None, next_alert_kind=None, **_CLOSE_VALUES))
+#: Close one milestone whatever its alert (a scan raised for it after it was loaded).
 CLOSE = (update(MILESTONES).where(MILESTONES.c.id == bindparam("row_id"))
          .values(next_alert_at=None, next_alert_kind=None, **_CLOSE_VALUES))
+
+
+
+@functools.cache
+def close_many(alerted: int, unalerted: int) -> Update:
+    """Close several milestones in one statement, returning the ids it closed: rows 0 to
+    `alerted`-1 (`id_i`, `status_i`, `met_on_i`) whatever their alert, the next `unalerted`
+    only if their alert is as loaded (`loaded_i`); `closed_at` for all."""
+    m = MILESTONES.c
+    rows = range(alerted + unalerted)
+    ids = [bindparam(f"id_{i}", type_=m.id.type) for i in rows]
+    matches = [m.id == ids[i] for i in range(alerted)] + [
+        and_(m.id == ids[i], m.next_alert_at.is_not_distinct_from(
+            bindparam(f"loaded_{i}", type_=m.next_alert_at.type)))
+        for i in range(alerted, alerted + unalerted)]
+    return (update(MILESTONES).where(or_(*matches)).values(
+        status=case(*((m.id == ids[i], bindparam(f"status_{i}", type_=m.status.type))
+                      for i in rows)),
+        met_on=case(*((m.id == ids[i], bindparam(f"met_on_{i}", type_=m.met_on.type))
+                      for i in rows)),
+        closed_at=bindparam("closed_at", type_=m.closed_at.type),
+        next_alert_at=None, next_alert_kind=None).returning(m.id))
+
 
 _RESOLVED = {"status": ReminderStatus.RESOLVED.value,
              "resolved_at": bindparam("now", type_=_R.resolved_at.type),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from pathway import episodes
 from pathway.reminders import raise_due_reminders
-from pathway.store.models import Reminder, ReminderAction
+from pathway.store.models import Milestone, Reminder, ReminderAction
 from tests.builders import at, open_at, send
 from tests.support.databases import TestDatabase
 
@@ -73,3 +77,29 @@ def test_resolving_writes_the_rows_directly_and_keeps_the_session_coherent(
             ReminderAction.reminder_id == reminder.id).order_by(ReminderAction.id)).all()
         assert [(h.action, h.actor, h.at, h.detail) for h in history][-1] == (
             "resolved", "test", at(30), {"resolution": "milestone_met"})
+
+
+def test_a_reminder_raised_between_load_and_apply_is_resolved_with_its_milestone(
+    session: Session, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The event was decided on a snapshot in which nothing had been raised for the
+    reassessment; a scan raises its heads-up before the event is written (another process,
+    in production). The milestone is closed all the same and the scan's reminder resolved.
+    Nothing is lost."""
+    ep = open_at(session)
+    send(session, ep, "start_conservative_care", 1)
+    real_apply = episodes.store.apply
+
+    def scan_first(*args: Any, **kwargs: Any) -> Any:
+        assert raise_due_reminders(session, now=at(40)), "the scan raised nothing"
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(episodes.store, "apply", scan_first)
+    send(session, ep, "record_reassessment", 30, pain_score=4, symptoms="improving")
+    monkeypatch.undo()
+    session.flush()
+    raised = session.scalars(select(Reminder).where(Reminder.kind == "reassessment_due")).all()
+    assert [(r.status, r.resolution) for r in raised] == [("resolved", "milestone_met")]
+    milestone = session.scalars(select(Milestone).where(
+        Milestone.episode_id == ep.id, Milestone.kind == "reassessment")).one()
+    assert (milestone.status, milestone.next_alert_at) == ("met", None)
