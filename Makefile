@@ -20,6 +20,6 @@ lint:
 BENCH_ARGS ?=
 bench:          ## every benchmark of BENCHMARKS.md on SQLite and PostgreSQL (long; BENCH_ARGS=--quick)
 	$(VENV)/bin/pip install -q -e '.[bench]'
-	@url=$$(scripts/postgres.sh start) && for b in transitions storage scan api worklist kpis memory peer_spiff; do \
+	@url=$$(scripts/postgres.sh start) && for b in transitions storage scan api audit worklist kpis memory peer_spiff; do \
 	  PYTHONPATH=. PATHWAY_BENCH_POSTGRES_URL=$$url $(PY) -m bench.$$b $(BENCH_ARGS) || exit 1; \
 	done

@@ -17,7 +17,7 @@ from api.metrics import RequestCounter
 from api.middleware import BodyGuard, RequestLog
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import admin, episodes, ops, pathway, reminders
+from api.routes import accounts, admin, episodes, ops, pathway, reminders
 from pathway.runtime import Runtime
 
 DESCRIPTION = """\
@@ -40,7 +40,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.requests = RequestCounter()
     install_problem_handlers(app)
     app.add_exception_handler(IdempotentReplay, on_replay)
-    for module in (ops, episodes, reminders, pathway, admin):
+    for module in (ops, episodes, reminders, pathway, admin, accounts):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)

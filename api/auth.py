@@ -4,7 +4,7 @@ dashboard): integration opens episodes and sends events; clinician sends events 
 reminders; coordinator acts on and assigns reminders; admin does everything, including
 webhooks and dead letters; every role reads episodes and the pathway.
 
-No key, a malformed header or an unknown or revoked key gets 401; a role that may not do
+No key, a malformed header or an unknown, revoked or expired key gets 401; a role that may not do
 something gets 403. The actor recorded in the event log and reminder history is
 `key:<name>`. An API request whose body would be refused is authenticated before the body
 is judged (`unauthenticated`, asked by `api.middleware.BodyGuard`): 401 comes first.
@@ -12,6 +12,7 @@ is judged (`unauthenticated`, asked by `api.middleware.BodyGuard`): 401 comes fi
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,15 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import ApiProblem
 from api.units import Unit, UnitDep
-from pathway.access import find_api_key
+from pathway.access import find_api_key, key_needs_touch, touch_api_key
 from pathway.permissions import Action, may, roles_allowed
+from pathway.store.db import transaction
 
 #: The OpenAPI security scheme every authenticated route names (`api.openapi` adds it).
 SECURITY_SCHEME = {"HTTPBearer": {"type": "http", "scheme": "bearer",
                                   "description": "An API key: `Authorization: Bearer pw_...`"}}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pathway"'}
 NO_KEY = "send an API key as `Authorization: Bearer`"
-UNKNOWN_KEY = "unknown or revoked API key"
+UNKNOWN_KEY = "unknown, revoked or expired API key"
 
 @dataclass(frozen=True)
 class Caller:
@@ -64,19 +66,26 @@ def authenticate(request: Request, unit: Unit) -> Caller:
     token = bearer_token(request)
     if token is None:
         raise ApiProblem(401, "unauthenticated", NO_KEY, headers=CHALLENGE)
-    key = find_api_key(unit.session, token)
+    key = find_api_key(unit.session, token, unit.now)
     if key is None:
         raise ApiProblem(401, "unauthenticated", UNKNOWN_KEY, headers=CHALLENGE)
+    if key_needs_touch(key, unit.now):
+        if unit.read_only:  # a GET's transaction only reads: its own short one writes
+            with transaction(unit.runtime.sessions) as writer:
+                touch_api_key(writer, key, unit.now)
+        else:
+            touch_api_key(unit.session, key, unit.now)
     return Caller(name=key.name, role=key.role)
 
 
-def unauthenticated(token: str | None, sessions: sessionmaker[Session]) -> ApiProblem | None:
+def unauthenticated(token: str | None, sessions: sessionmaker[Session],
+                    now: dt.datetime) -> ApiProblem | None:
     """The 401 for a request without a live key, else None: for a refusal made before the
     request has a unit of work (a session of its own, read and closed here)."""
     if token is None:
         return ApiProblem(401, "unauthenticated", NO_KEY, headers=CHALLENGE)
     with sessions() as session:
-        if find_api_key(session, token) is None:
+        if find_api_key(session, token, now) is None:
             return ApiProblem(401, "unauthenticated", UNKNOWN_KEY, headers=CHALLENGE)
     return None
 

@@ -213,8 +213,9 @@ class BodyGuard:
         if not _needs_key(scope):
             return False
         token = token_of(headers.get("authorization"))
-        sessions = scope["app"].state.runtime.sessions
-        problem = await run_in_threadpool(unauthenticated, token, sessions)
+        runtime = scope["app"].state.runtime
+        problem = await run_in_threadpool(unauthenticated, token, runtime.sessions,
+                                          runtime.now())
         if problem is None:
             return False
         response = problem_response(problem.status, slug=problem.slug, detail=problem.detail,

@@ -323,3 +323,131 @@ class KpiReportOut(BaseModel):
 
 class Status(BaseModel):
     status: str
+
+
+RoleName = Literal["integration", "coordinator", "clinician", "admin"]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
+    password: Annotated[str, Field(min_length=1, max_length=256, description=(
+        "At least 12 characters and hard to guess (zxcvbn score 3 or more)"))]
+    role: RoleName
+    email: Annotated[str, Field(max_length=200)] | None = None
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class UserOut(Out):
+    username: str
+    role: str
+    display_name: str | None
+    email: str | None
+    active: bool
+    created_at: dt.datetime
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+
+
+class SessionOut(Out):
+    id: int
+    username: str
+    client_address: str | None
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+
+
+class SessionsEnded(BaseModel):
+    ended: int
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
+    role: RoleName
+    expires_in_days: Annotated[int, Field(ge=0, le=5 * 365, description=(
+        "Days until it expires; 0: never"))] = 365
+
+
+class RotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_days: Annotated[int, Field(ge=0, le=5 * 365)] = 365
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prefix: Annotated[str, Field(min_length=1, max_length=16, description=(
+        "Only the secret with this prefix (after a rotation); all of the name's if omitted"
+    ))] | None = None
+
+
+class ApiKeyOut(Out):
+    id: int
+    name: str
+    prefix: str
+    role: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="The key for `Authorization: Bearer`; shown only once")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+
+
+class AccessEntryOut(Out):
+    id: int
+    at: dt.datetime
+    actor: str
+    what: str
+    mrn: str | None
+    episode_id: int | None
+    detail: dict[str, Any] | None
+    client_address: str | None
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessEntryOut]
+    next_before: int | None = Field(description="Pass as `before` for the next (older) page")
+
+
+class AdminEntryOut(Out):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any] | None
+
+
+class AdminLogPage(BaseModel):
+    items: list[AdminEntryOut]
+    next_before: int | None

@@ -50,6 +50,8 @@ class Unit:
     now: dt.datetime
     zone: ZoneInfo
     runtime: Runtime
+    #: Whether the transaction only reads (a GET's): a write must take its own transaction.
+    read_only: bool = False
     #: Whether the transaction has been committed or rolled back (and the session closed).
     ended: bool = field(default=False, init=False)
 
@@ -81,7 +83,8 @@ async def unit_of_work(request: Request) -> Unit:
         session = runtime.sessions(bind=reader_bind(runtime.engine))
     else:
         session = runtime.sessions()
-    unit = Unit(session=session, now=runtime.now(), zone=runtime.settings.zone, runtime=runtime)
+    unit = Unit(session=session, now=runtime.now(), zone=runtime.settings.zone, runtime=runtime,
+                read_only=request.method in READS)
     setattr(request.state, STATE_KEY, unit)
     return unit
 

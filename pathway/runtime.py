@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pathway.clock import utc_now
 from pathway.report_cache import ReportCache
+from pathway.sessions import SessionPolicy
 from pathway.settings import Settings
 from pathway.store.db import make_engine, make_sessionmaker
 
@@ -35,6 +36,12 @@ class Runtime:
         """Open an engine for the configured database."""
         engine = make_engine(settings.database_url)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        """How long dashboard sessions last, as the settings ask."""
+        return SessionPolicy(idle=dt.timedelta(minutes=self.settings.session_idle_minutes),
+                             absolute=dt.timedelta(hours=self.settings.session_hours))
 
     def now(self) -> dt.datetime:
         """The current time according to this runtime's clock."""

@@ -18,7 +18,10 @@ class Settings(BaseSettings):
     site_timezone: str = "UTC"
     host: str = "127.0.0.1"
     port: int = 8000
-    session_secret: str = Field(default="", description="signs dashboard sessions; random if empty")
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a dashboard session ends after this long idle")
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 7, description="a dashboard session ends this long after login")
     secure_cookies: bool = Field(default=False, description="dashboard cookie only over HTTPS")
     max_body_bytes: int = 256 * 1024
     scan_interval_seconds: int = 60

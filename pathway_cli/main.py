@@ -112,30 +112,86 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _accounts(settings: Settings) -> Any:
+    return transaction(make_sessionmaker(make_engine(settings.database_url)))
+
+
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     password = args.password or getpass.getpass("password: ")
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with transaction(factory) as session:
+    with _accounts(settings) as session:
         user = access.create_user(session, username=args.username, password=password,
-                                  role=args.role, email=args.email, now=utc_now())
+                                  role=args.role, email=args.email,
+                                  display_name=args.display_name, now=utc_now())
     print(f"user {user.username} created with role {user.role}")
     return 0
 
 
+def cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = args.password or getpass.getpass("new password: ")
+    with _accounts(settings) as session:
+        access.set_password(session, username=args.username, password=password, now=utc_now())
+    print(f"password of {args.username} changed; their sessions have ended")
+    return 0
+
+
+def cmd_user_active(args: argparse.Namespace, settings: Settings) -> int:
+    active = args.action == "activate"
+    with _accounts(settings) as session:
+        access.set_active(session, username=args.username, active=active, now=utc_now())
+    done = "activated" if active else "deactivated; their sessions have ended"
+    print(f"user {args.username} {done}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _accounts(settings) as session:
+        for user in access.list_users(session):
+            state = "active" if user.active else "inactive"
+            print(f"{user.username}\t{user.role}\t{state}\t{user.display_name or ''}")
+    return 0
+
+
 def cmd_api_key_create(args: argparse.Namespace, settings: Settings) -> int:
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with transaction(factory) as session:
-        key, raw = access.create_api_key(session, name=args.name, role=args.role, now=utc_now())
-    print(f"api key {key.name} ({key.role}); store it now, it is not shown again:")
+    with _accounts(settings) as session:
+        key, raw = access.create_api_key(session, name=args.name, role=args.role, now=utc_now(),
+                                         expires_in_days=args.expires_in_days)
+    _print_secret(key, raw)
+    return 0
+
+
+def _print_secret(key: Any, raw: str) -> None:
+    until = f"expires {key.expires_at:%Y-%m-%d}" if key.expires_at else "never expires"
+    print(f"api key {key.name} ({key.role}, {until}); store it now, it is not shown again:")
     print(raw)
+
+
+def cmd_api_key_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    with _accounts(settings) as session:
+        key, raw = access.rotate_api_key(session, name=args.name, now=utc_now(),
+                                         expires_in_days=args.expires_in_days)
+    _print_secret(key, raw)
+    print(f"the old secret stays live until: pathway api-key revoke --name {key.name} "
+          "--prefix <its prefix>", file=sys.stderr)
     return 0
 
 
 def cmd_api_key_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with transaction(factory) as session:
-        access.revoke_api_key(session, name=args.name, now=utc_now())
-    print(f"api key {args.name} revoked")
+    with _accounts(settings) as session:
+        revoked = access.revoke_api_key(session, name=args.name, prefix=args.prefix,
+                                        now=utc_now())
+    print(f"api key {args.name} revoked: {', '.join(k.prefix for k in revoked)}")
+    return 0
+
+
+def cmd_api_key_list(args: argparse.Namespace, settings: Settings) -> int:
+    now = utc_now()
+    with _accounts(settings) as session:
+        for key in access.list_api_keys(session):
+            state = ("revoked" if key.revoked_at else
+                     "expired" if key.expires_at and key.expires_at <= now else "live")
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+            until = f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "no expiry"
+            print(f"{key.name}\t{key.prefix}\t{key.role}\t{state}\t{until}\t{used}")
     return 0
 
 
@@ -170,7 +226,7 @@ def cmd_demo_setup(args: argparse.Namespace, settings: Settings) -> int:
             access.create_user(session, username=DEMO_USER, password=password, role="admin",
                                display_name="Demo coordinator", now=utc_now())
         else:
-            access.set_password(session, username=DEMO_USER, password=password)
+            access.set_password(session, username=DEMO_USER, password=password, now=utc_now())
     print("")
     print(f"  Pathway is starting at http://{settings.host}:{settings.port}/")
     print(f"  Log in as: {DEMO_USER}   password: {password}")
@@ -208,7 +264,7 @@ def _add_demo_commands(sub: Any) -> None:
 
 
 def _add_access_commands(sub: Any) -> None:
-    """user create, api-key create and revoke: who may log in or call the API."""
+    """user and api-key: who may log in or call the API (each change is audited)."""
     user = sub.add_parser("user", help="manage dashboard users").add_subparsers(
         dest="action", required=True)
     create = user.add_parser("create", help="add a user")
@@ -216,16 +272,37 @@ def _add_access_commands(sub: Any) -> None:
     create.add_argument("--role", default="coordinator")
     create.add_argument("--password", help="default: asked for on the terminal")
     create.add_argument("--email")
+    create.add_argument("--display-name")
     create.set_defaults(func=cmd_user_create)
+    password = user.add_parser("set-password", help="change a password (ends their sessions)")
+    password.add_argument("username")
+    password.add_argument("--password", help="default: asked for on the terminal")
+    password.set_defaults(func=cmd_user_password)
+    for verb, what in (("deactivate", "stop a user logging in (ends their sessions)"),
+                       ("activate", "let a deactivated user log in again")):
+        p = user.add_parser(verb, help=what)
+        p.add_argument("username")
+        p.set_defaults(func=cmd_user_active)
+    user.add_parser("list", help="every user").set_defaults(func=cmd_user_list)
     keys = sub.add_parser("api-key", help="manage API keys").add_subparsers(
         dest="action", required=True)
+    days = {"type": int, "default": None, "dest": "expires_in_days",
+            "help": f"days until it expires (default {access.DEFAULT_KEY_DAYS}; 0: never)"}
     kc = keys.add_parser("create", help="create a key and print it once")
     kc.add_argument("--name", required=True)
     kc.add_argument("--role", required=True)
+    kc.add_argument("--expires-in-days", **days)
     kc.set_defaults(func=cmd_api_key_create)
-    kr = keys.add_parser("revoke", help="revoke a key")
+    ko = keys.add_parser("rotate", help="a new secret beside the live one, printed once")
+    ko.add_argument("--name", required=True)
+    ko.add_argument("--expires-in-days", **days)
+    ko.set_defaults(func=cmd_api_key_rotate)
+    kr = keys.add_parser("revoke", help="revoke a key's secrets (or one, by its prefix)")
     kr.add_argument("--name", required=True)
+    kr.add_argument("--prefix", help="only the secret with this prefix (after a rotation)")
     kr.set_defaults(func=cmd_api_key_revoke)
+    keys.add_parser("list", help="every key: prefix, role, state, expiry, last use"
+                    ).set_defaults(func=cmd_api_key_list)
 
 
 def _add_version_commands(sub: Any) -> None:

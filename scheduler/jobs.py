@@ -5,6 +5,8 @@
   share the work and a crash loses at most one batch), then escalate the unattended ones.
 - `deliveries_tick`: deliver the outbox until nothing is due.
 - `purge_idempotency`: delete stored `Idempotency-Key` responses past their retention (hourly).
+- `purge_sessions`: delete dashboard sessions ended or expired a day ago, and failed logins
+  the throttle no longer counts (hourly, with the above).
 
 `run_*` wrap them for APScheduler: they log counts (never patient data) and swallow every
 error, so a database outage costs a tick, not the process; the next tick retries.
@@ -20,15 +22,20 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from pathway import throttle
 from pathway.escalation import EscalationResult, escalate_due, wake_snoozed
 from pathway.reminders import ScanResult
 from pathway.runtime import Runtime
 from pathway.scan import raise_due_in_bulk
+from pathway.sessions import purge_old_sessions
 from pathway.store.db import refresh_statistics, transaction
 from pathway.store.retention import PURGE_BATCH, purge_idempotency_records
+from pathway.throttle import ThrottlePolicy
 from scheduler.delivery import DeliveryConfig, RoundResult, deliver_until_idle
 
 log = logging.getLogger("pathway.scheduler")
+#: Ended and expired sessions are kept this long (an admin looking into a logout sees it).
+SESSION_KEEP = dt.timedelta(days=1)
 
 #: Milestones claimed (and committed) per scan batch, by database. SQLite has one writer at a
 #: time, so bigger batches only save per-batch work (100,000 due: 1.34x the bare SQL at 5,000
@@ -121,6 +128,21 @@ def purge_idempotency(runtime: Runtime, *, now: dt.datetime | None = None) -> in
             return purged
 
 
+def purge_sessions(runtime: Runtime, *, now: dt.datetime | None = None) -> int:
+    """Delete dashboard sessions that ended or expired a day ago or more, and failed logins
+    the throttle no longer counts, committing per batch; how many rows were deleted."""
+    at = now or runtime.now()
+    purged = 0
+    with transaction(runtime.sessions) as session:
+        purged += throttle.purge(session, now=at, policy=ThrottlePolicy())
+    while True:
+        with transaction(runtime.sessions) as session:
+            step = purge_old_sessions(session, before=at - SESSION_KEEP, limit=PURGE_BATCH)
+        purged += step
+        if step < PURGE_BATCH:
+            return purged
+
+
 def describe_error(exc: BaseException) -> str:
     """An error's kind without its message: database errors carry SQL parameters, which may be
     patient data, so only class names (and the SQLSTATE) reach the log."""
@@ -161,16 +183,18 @@ def run_statistics(runtime: Runtime) -> None:
 
 
 def run_housekeeping(runtime: Runtime) -> int | None:
-    """The hourly housekeeping job (idempotency responses past their retention): never
-    raises, logs counts."""
+    """The hourly housekeeping job (idempotency responses past their retention, old sessions
+    and failed logins): never raises, logs counts."""
     try:
         purged = purge_idempotency(runtime)
+        sessions = purge_sessions(runtime)
     except Exception as exc:
         _failed("housekeeping", exc)
         return None
-    if purged:
-        log.info("housekeeping: purged=%d stored idempotency responses", purged)
-    return purged
+    if purged or sessions:
+        log.info("housekeeping: purged=%d stored idempotency responses, %d old sessions and "
+                 "failed logins", purged, sessions)
+    return purged + sessions
 
 
 def run_deliveries(runtime: Runtime, config: DeliveryConfig, rng: random.Random,

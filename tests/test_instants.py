@@ -62,7 +62,7 @@ def test_every_writer_stores_integers_on_sqlite(db: TestDatabase) -> None:
                             event_names=["start_conservative_care"], actor="test", now=NOW)
         key, _ = access.create_api_key(session, name="k", role="admin", now=NOW)
         access.revoke_api_key(session, name="k", now=NOW + dt.timedelta(seconds=1))
-        access.create_user(session, username="u1", password="password-1", role="coordinator",
+        access.create_user(session, username="u1", password="a long password 1", role="coordinator",
                            now=NOW)
         make_demo(session, episodes=30, now=NOW, zone=ZONE)
     later = NOW + dt.timedelta(days=20)

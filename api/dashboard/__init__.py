@@ -8,15 +8,14 @@ a table beside it that says the same thing.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 from api.dashboard import (
+    admin_pages,
     auth_pages,
     episode_pages,
     kpi_pages,
@@ -24,7 +23,8 @@ from api.dashboard import (
     reminder_pages,
     worklist,
 )
-from api.dashboard.security import LoginThrottle, SecurityHeaders
+from api.dashboard.security import SecurityHeaders
+from api.dashboard.sessions import ServerSessions
 from api.dashboard.web import (
     CsrfRefused,
     Dashboard,
@@ -37,22 +37,16 @@ from api.dashboard.web import (
 from pathway.runtime import Runtime
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-SESSION_COOKIE = "pathway_session"
-SESSION_MAX_AGE = 8 * 3600  # one working shift
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Mount the dashboard's pages (/, /login, /episodes/{id}, ...) and static files on `app`."""
-    board = Dashboard(runtime=runtime, templates=make_templates(), throttle=LoginThrottle())
+    board = Dashboard(runtime=runtime, templates=make_templates())
     app.state.dashboard = board
-    # Without a configured secret, sessions last as long as the process (and one process only).
-    secret = runtime.settings.session_secret or secrets.token_urlsafe(32)
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_MAX_AGE, same_site="lax",
-                       https_only=runtime.settings.secure_cookies)
+    app.add_middleware(ServerSessions, runtime=runtime)
     app.add_middleware(SecurityHeaders)
     for module in (auth_pages, worklist, episode_pages, reminder_pages, kpi_pages,
-                   pathway_pages):
+                   pathway_pages, admin_pages):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -1,4 +1,5 @@
-"""Log in (argon2 via `pathway.access.verify_user`, throttled) and log out."""
+"""Log in (argon2 via `pathway.access.verify_user`, throttled by `pathway.throttle`) and log
+out."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from api.dashboard.web import (
     render,
     safe_next,
 )
+from pathway import throttle
 from pathway.access import verify_user
 from pathway.permissions import Action, may
+from pathway.store.db import transaction
 
 router = APIRouter()
 
@@ -36,15 +39,15 @@ def _client(request: Request) -> str:
 
 @router.post("/login")
 def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Response:
-    """Check the password; on success start a fresh session."""
-    username = str(form.get("username", "")).strip()
+    """Check the password (throttled per user name and address, and per address); on
+    success start a fresh session."""
+    username = str(form.get("username", "")).strip()[:200]
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
-    keys = (f"user:{username.lower()}",)
-    # Per address too, with a looser allowance (a ward's computers may share one address):
-    # guessing one password across many user names is throttled as well.
-    address = (f"addr:{_client(request)}",)
-    wait = max(board.throttle.retry_after(*keys), board.address_throttle.retry_after(*address))
+    address = _client(request)
+    now = board.now()
+    policy = board.throttle_policy
+    wait = throttle.retry_after(db, username=username, address=address, now=now, policy=policy)
     if wait:
         minutes = max(1, round(wait / 60))
         message = f"Too many failed attempts. Try again in about {minutes} minute(s)."
@@ -54,13 +57,15 @@ def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Re
         return response
     user = verify_user(db, username=username, password=password) if username else None
     if user is None or not may(user.role, Action.USE_DASHBOARD):
-        board.throttle.failed(*keys)
-        board.address_throttle.failed(*address)
+        with transaction(board.runtime.sessions) as writer:
+            throttle.failed(writer, username=username, address=address, now=now)
         return render(request, board, "login.html",
                       {"next": target, "error": "Unknown user name or wrong password."},
                       status_code=401)
-    board.throttle.succeeded(*keys)
-    # A new session on login: nothing from before (including the CSRF token) carries over.
+    with transaction(board.runtime.sessions) as writer:
+        throttle.succeeded(writer, username=username, address=address)
+    # A new session on login (the middleware ends the old one): nothing from before,
+    # the CSRF token included, carries over.
     request.session.clear()
     request.session[SESSION_USER] = user.username
     csrf_token(request.session)
@@ -69,7 +74,7 @@ def login(request: Request, board: DashboardDep, db: DbDep, form: FormDep) -> Re
 
 @router.post("/logout")
 def logout(request: Request, form: FormDep) -> Response:
-    """End the session."""
+    """End the session (its row is stamped ended: a copied cookie no longer works)."""
     request.session.clear()
     flash(request, "You are logged out.")
     return redirect("/login")

@@ -25,6 +25,7 @@ from api.dashboard.web import (
     FormDep,
     Viewer,
     ViewerDep,
+    audit_page,
     error_page,
     flash,
     reader,
@@ -78,6 +79,8 @@ def _page(
     except NotFound:
         return error_page(request, board, status_code=404, title="No such episode",
                           message=f"There is no episode {episode_id}.", viewer=viewer)
+    audit_page(request, board, viewer, "episode_page", patient_id=context["patient"].id,
+               episode_id=episode_id)
     context["event_error"] = event_error
     return render(request, board, "episode.html", context, viewer=viewer,
                   status_code=status_code)

@@ -1,6 +1,5 @@
 """The pathway page: the current version drawn from the state machine (Mermaid, rendered in
-the browser from a locally served copy), with its windows, reminder rules and seeds; and the
-admin page (users and API keys), for the admin role only."""
+the browser from a locally served copy), with its windows, reminder rules and seeds."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.dashboard.security import DIAGRAM_CSP
-from api.dashboard.web import AdminDep, DashboardDep, DbDep, ViewerDep, render
-from pathway.access import list_api_keys, list_users
+from api.dashboard.web import DashboardDep, DbDep, ViewerDep, render
 from pathway.diagram import mermaid, transitions
 from pathway.store.versions import current_version, list_versions, load_definition
 
@@ -31,12 +29,3 @@ def pathway_page(request: Request, board: DashboardDep, db: DbDep, viewer: Viewe
         "versions": versions,
         "chosen": chosen,
     }, viewer=viewer, csp=DIAGRAM_CSP)
-
-
-@router.get("/admin")
-def admin_page(request: Request, board: DashboardDep, db: DbDep, viewer: AdminDep) -> Response:
-    """Users and API keys (admins only; keys are shown by prefix, never in full)."""
-    return render(request, board, "admin.html", {
-        "users": list_users(db),
-        "api_keys": list_api_keys(db),
-    }, viewer=viewer)

@@ -25,6 +25,7 @@ from api.dashboard.web import (
     ReminderActorDep,
     RetrierDep,
     ViewerDep,
+    audit_page,
     flash,
     redirect,
     render,
@@ -96,6 +97,8 @@ def reminders_page(
                                     after=cursor)
     episodes = episodes_by_id(db, {r.episode_id for r in reminders})
     base = q.params()
+    audit_page(request, board, viewer, "reminder_list", detail={
+        "filter": base, "episodes": sorted(episodes)})
     return render(request, board, "reminders.html", {
         "q": q,
         "views": VIEWS,

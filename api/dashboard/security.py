@@ -1,7 +1,7 @@
-"""The dashboard's browser security: response headers, CSRF tokens and login throttling.
+"""The dashboard's browser security: response headers and CSRF tokens.
 
-Sessions are Starlette's signed cookie (HttpOnly, SameSite=Lax, itsdangerous); what it holds
-is the user name and the CSRF token, never patient data. Every form carries the session's token
+Sessions are server-side (`api.dashboard.sessions`); what one holds is the user, the CSRF
+token and a flash message, never patient data. Every form carries the session's token
 (synchronizer pattern) and a POST whose token is missing or wrong is refused with 403.
 """
 
@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +28,7 @@ STRICT_CSP = (
 DIAGRAM_CSP = STRICT_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 #: Paths that belong to other parts of the app (the integration API and its docs).
-NOT_DASHBOARD = ("/v1", "/docs", "/redoc", "/openapi.json", "/healthz")
+NOT_DASHBOARD = ("/v1", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 
 def base_headers(path: str) -> dict[str, str]:
@@ -88,43 +85,3 @@ def csrf_ok(session: Mapping[str, object], presented: object) -> bool:
     if not isinstance(expected, str) or not isinstance(presented, str) or not presented:
         return False
     return hmac.compare_digest(expected.encode(), presented.encode())
-
-
-@dataclass
-class LoginThrottle:
-    """Refuses logins for a user name or client address after repeated failures.
-
-    In memory, per process: enough to slow guessing against one server; a multi-process
-    deployment multiplies the allowance by the number of processes.
-    """
-
-    max_failures: int = 5
-    window_seconds: float = 15 * 60
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def _recent(self, key: str) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        horizon = self.clock() - self.window_seconds
-        while stamps and stamps[0] < horizon:
-            stamps.popleft()
-        return stamps
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until a login may be tried again for these keys; 0 when allowed."""
-        waits = [
-            stamps[0] + self.window_seconds - self.clock()
-            for stamps in (self._recent(k) for k in keys)
-            if len(stamps) >= self.max_failures
-        ]
-        return max(1, int(max(waits))) if waits else 0
-
-    def failed(self, *keys: str) -> None:
-        """Count one failed attempt against each key."""
-        for key in keys:
-            self._recent(key).append(self.clock())
-
-    def succeeded(self, *keys: str) -> None:
-        """Forget the failures of a key after a good login."""
-        for key in keys:
-            self._failures.pop(key, None)

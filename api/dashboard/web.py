@@ -22,18 +22,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from api.dashboard.counts import CountsCache
-from api.dashboard.security import CSRF_FIELD, LoginThrottle, csrf_ok, csrf_token
+from api.dashboard.security import CSRF_FIELD, csrf_ok, csrf_token
+from api.dashboard.sessions import going_session
+from pathway.audit import Read
+from pathway.audit import record as record_reads
 from pathway.clock import local_day
 from pathway.permissions import Action, may
 from pathway.runtime import Runtime
-from pathway.store.db import read_only
-from pathway.store.users import active_user
+from pathway.store.db import read_only, transaction
+from pathway.throttle import ThrottlePolicy
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_USER = "user"
 FLASH_KEY = "flash"
-#: Failed logins from one client address (any user names) before it must wait.
-ADDRESS_MAX_FAILURES = 30
 
 
 class LoginRequired(Exception):
@@ -95,14 +96,12 @@ class Viewer:
 
 @dataclass
 class Dashboard:
-    """What the dashboard's routes share: the runtime, the templates, the login throttles and
-    the worklist's summary counts."""
+    """What the dashboard's routes share: the runtime, the templates, the login throttle's
+    limits and the worklist's summary counts."""
 
     runtime: Runtime
     templates: Jinja2Templates
-    throttle: LoginThrottle
-    address_throttle: LoginThrottle = field(
-        default_factory=lambda: LoginThrottle(max_failures=ADDRESS_MAX_FAILURES))
+    throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     counts: CountsCache = field(init=False)
 
     def __post_init__(self) -> None:
@@ -184,16 +183,14 @@ def _next_path(request: Request) -> str:
     return request.url.path + query
 
 
-def current_viewer(request: Request, db: DbDep) -> Viewer:
-    """The logged-in, still active user; their role is read from the database each time."""
-    username = request.session.get(SESSION_USER)
-    user = None
-    if isinstance(username, str):
-        user = active_user(db, username)
-    if user is None or not may(user.role, Action.USE_DASHBOARD):
-        request.session.pop(SESSION_USER, None)
+def current_viewer(request: Request) -> Viewer:
+    """The logged-in, still active user: their session and role are read from the database
+    with each request (`api.dashboard.sessions`)."""
+    going = going_session(request.scope)
+    if going is None or going.username is None or going.role is None or not may(
+            going.role, Action.USE_DASHBOARD):
         raise LoginRequired(_next_path(request) if request.method == "GET" else "/")
-    return Viewer(user.username, user.role, user.display_name or user.username)
+    return Viewer(going.username, going.role, going.display_name or going.username)
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -272,6 +269,18 @@ def render(
     if csp is not None:
         response.headers["Content-Security-Policy"] = csp
     return response
+
+
+def audit_page(request: Request, board: Dashboard, viewer: Viewer, what: str, *,
+               patient_id: int | None = None, episode_id: int | None = None,
+               detail: dict[str, object] | None = None) -> None:
+    """Write a page's read of patient data to the access log (`pathway.audit`), in a short
+    transaction of its own (pages read through a reader): if it fails, the page fails."""
+    read = Read(actor=viewer.actor, what=what,
+                client_address=request.client.host if request.client else None,
+                patient_id=patient_id, episode_id=episode_id, detail=detail)
+    with transaction(board.runtime.sessions) as writer:
+        record_reads(writer, [read], at=board.now())
 
 
 def error_page(

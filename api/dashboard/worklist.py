@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.dashboard.web import DashboardDep, DbDep, ViewerDep, render
+from api.dashboard.web import DashboardDep, DbDep, ViewerDep, audit_page, render
 from pathway.clock import local_day
 from pathway.store.models import Episode, Reminder
 from pathway.store.worklist import (
@@ -124,6 +124,8 @@ def worklist(
                                   after=cursor)
     reminders = open_reminders_of(db, [e.id for e in episodes])
     rows = [_row(e, reminders.get(e.id, []), today, zone) for e in episodes]
+    audit_page(request, board, viewer, "worklist", detail={
+        "filter": q.params(), "episodes": [e.id for e in episodes]})
     page = max(1, page) if cursor else 1
     counts = board.counts.get(db, now)
     return render(request, board, "worklist.html", {

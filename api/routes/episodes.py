@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from api.audit import audit
 from api.auth import Caller, require
 from api.fhir import FHIR_JSON, FhirResponse, episode_bundle
 from api.idempotency import Idempotency, idempotent
@@ -26,7 +27,7 @@ from api.schemas import (
     SeqNo,
 )
 from api.strict import StrictRoute
-from api.units import UnitDep
+from api.units import Unit, UnitDep
 from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, load_snapshot, open_episode
 from pathway.errors import InvalidData, NotFound
@@ -84,7 +85,7 @@ def _cursor(text: str | None) -> Cursor | None:
 
 @router.get("/episodes", response_model=EpisodePage, summary="List episodes, most overdue first")
 def list_(
-    unit: UnitDep, caller: Reader,
+    request: Request, unit: UnitDep, caller: Reader,
     state: CareState | None = None,
     overdue: Annotated[bool | None, Query(
         description="true: only episodes with a milestone overdue now")] = None,
@@ -103,19 +104,32 @@ def list_(
         due_before=day_start(due_before, unit.zone) if due_before else None,
     )
     rows, nxt = list_episodes(unit.session, where=where, limit=limit, after=_cursor(cursor))
+    audit(unit, request, caller, "episode_list", detail={
+        "filter": {k: v for k, v in (("state", where.state), ("overdue", overdue),
+                                     ("coordinator", coordinator), ("mrn", mrn),
+                                     ("due_before", due_before and due_before.isoformat()))
+                   if v is not None},
+        "episodes": [e.id for e in rows]})
     return EpisodePage(items=[summary(e, unit) for e in rows],
                        next_cursor=opaque(nxt.encode()) if nxt else None)
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeOut, responses=problems(404),
             summary="One episode with what it accepts now and its open work")
-def read(episode_id: EpisodeId, unit: UnitDep, caller: Reader, response: Response
-         ) -> EpisodeOut:
+def read(episode_id: EpisodeId, request: Request, unit: UnitDep, caller: Reader,
+         response: Response) -> EpisodeOut:
     """The episode's state, pathway version, allowed events, open milestones and reminders;
     the `ETag` is its version, for `If-Match` on the next event."""
     episode = load_snapshot(unit.session, episode_id)
+    audit(unit, request, caller, "episode", patient_id=episode.patient_id,
+          episode_id=episode_id)
     response.headers["ETag"] = etag(episode)
     return episode_out(episode, unit)
+
+
+def _patient_of(unit: Unit, episode_id: int) -> int:
+    """The episode's patient (the episode is in the session's identity map already)."""
+    return get_episode(unit.session, episode_id).patient_id
 
 
 def _expected_versions(if_match: str | None) -> frozenset[int] | None:
@@ -157,20 +171,26 @@ def send(
 
 @router.get("/episodes/{episode_id}/events", response_model=EventLog, responses=problems(404),
             summary="The append-only event log")
-def events(episode_id: EpisodeId, unit: UnitDep, caller: Reader) -> EventLog:
+def events(episode_id: EpisodeId, request: Request, unit: UnitDep,
+           caller: Reader) -> EventLog:
     """Every opening, transition and fact, oldest first, with its actor."""
-    return EventLog(episode_id=episode_id,
+    log_ = EventLog(episode_id=episode_id,
                     items=[event_out(r) for r in history(unit.session, episode_id)])
+    audit(unit, request, caller, "events", patient_id=_patient_of(unit, episode_id),
+          episode_id=episode_id)
+    return log_
 
 
 @router.get("/episodes/{episode_id}/events/{seq}", response_model=EventOut,
             responses=problems(404), summary="One event of the log")
-def event(episode_id: EpisodeId, seq: SeqNo, unit: UnitDep,
+def event(episode_id: EpisodeId, seq: SeqNo, request: Request, unit: UnitDep,
           caller: Reader) -> EventOut:
     """The event with sequence number `seq` (1 is the opening)."""
     records = history(unit.session, episode_id)
     if not 0 < seq <= len(records):
         raise NotFound("event", f"{episode_id}/{seq}")
+    audit(unit, request, caller, "event", patient_id=_patient_of(unit, episode_id),
+          episode_id=episode_id, detail={"seq": seq})
     return event_out(records[seq - 1])
 
 
@@ -178,8 +198,9 @@ def event(episode_id: EpisodeId, seq: SeqNo, unit: UnitDep,
     200: {"description": "A FHIR R4 Bundle (collection)",
           "content": {FHIR_JSON: {"schema": {"type": "object"}}}}, **problems(404)},
     response_class=FhirResponse, summary="The episode as a FHIR R4 Bundle")
-def fhir(episode_id: EpisodeId, unit: UnitDep, caller: Reader) -> Response:
+def fhir(episode_id: EpisodeId, request: Request, unit: UnitDep, caller: Reader) -> Response:
     """Patient, Condition, CarePlan, one Task per milestone, MedicationStatement per therapy."""
     episode = get_episode(unit.session, episode_id)
     bundle = episode_bundle(unit.session, episode, now=unit.now)
+    audit(unit, request, caller, "fhir", patient_id=episode.patient_id, episode_id=episode_id)
     return FhirResponse(bundle)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from pathway.store import sql
@@ -17,10 +17,15 @@ from pathway.store.tables import table_of
 
 _KEYS = table_of(ApiKey)
 _LIVE_BY_HASH = select(*_KEYS.columns).where(
-    _KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
-_BY_NAME = select(ApiKey).where(ApiKey.name == bindparam("name"))
-_ID_BY_NAME = select(ApiKey.id).where(ApiKey.name == bindparam("name"))
-_EVERY_KEY = select(ApiKey).order_by(ApiKey.name)
+    _KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None),
+    or_(_KEYS.c.expires_at.is_(None),
+        _KEYS.c.expires_at > bindparam("now", type_=_KEYS.c.expires_at.type)))
+_TOUCH = (update(_KEYS).where(_KEYS.c.id == bindparam("key_id"))
+          .values(last_used_at=bindparam("now", type_=_KEYS.c.last_used_at.type)))
+_LIVE_BY_NAME = (select(ApiKey).where(ApiKey.name == bindparam("name"), ApiKey.revoked_at.is_(None))
+                 .order_by(ApiKey.id))
+_ID_BY_NAME = select(ApiKey.id).where(ApiKey.name == bindparam("name")).limit(1)
+_EVERY_KEY = select(ApiKey).order_by(ApiKey.name, ApiKey.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +39,24 @@ class LiveKey:
     role: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
 
 
-def live_key(session: Session, key_hash: str) -> LiveKey | None:
-    """The unrevoked key stored with this hash, or None."""
-    found = sql.rows(session, _LIVE_BY_HASH, {"key_hash": key_hash})
+def live_key(session: Session, key_hash: str, now: dt.datetime) -> LiveKey | None:
+    """The unrevoked, unexpired key stored with this hash, or None."""
+    found = sql.rows(session, _LIVE_BY_HASH, {"key_hash": key_hash, "now": now})
     return LiveKey(*found[0]) if found else None
 
 
-def key_named(session: Session, name: str) -> ApiKey | None:
-    """The key with this name (live or revoked), or None."""
-    return session.scalar(_BY_NAME, {"name": name})
+def touch(session: Session, key_id: int, now: dt.datetime) -> None:
+    """Note that a key was used at `now`."""
+    sql.rowcount(session, _TOUCH, {"key_id": key_id, "now": now})
+
+
+def live_named(session: Session, name: str) -> list[ApiKey]:
+    """The live secrets of a client name, oldest first (several while rotating)."""
+    return list(session.scalars(_LIVE_BY_NAME, {"name": name}))
 
 
 def key_name_taken(session: Session, name: str) -> bool:
@@ -52,6 +64,11 @@ def key_name_taken(session: Session, name: str) -> bool:
     return session.scalar(_ID_BY_NAME, {"name": name}) is not None
 
 
+def key_by_id(session: Session, key_id: int) -> ApiKey | None:
+    """One secret by its id, or None."""
+    return session.get(ApiKey, key_id)
+
+
 def all_keys(session: Session) -> list[ApiKey]:
-    """Every API key (live and revoked), by name."""
+    """Every API key (live and revoked), by name, oldest secret first."""
     return list(session.scalars(_EVERY_KEY))

@@ -313,15 +313,80 @@ class User(Base):
 
 
 class ApiKey(Base):
+    """One secret of an integration. A client's secrets share its `name` (the actor recorded
+    as `key:<name>`): rotating adds a secret beside the old one until that is revoked."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A dashboard session, kept server-side: the browser holds only a random token, whose
+    SHA-256 is stored. Anonymous sessions (no user) carry the login form's CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    data: Mapped[dict[str, Any]]
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class LoginFailure(Base):
+    """One failed login, counted against a throttle key (`addr:<address>` or
+    `user:<name>@<address>`) while it is inside the throttle's window."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    failed_at: Mapped[dt.datetime]
+
+
+class AccessRecord(Base):
+    """Who read which patient's data, when, how and from where (append-only)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_patient_at", "patient_id", "at"),
+                      Index("ix_access_log_actor_at", "actor", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    what: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    episode_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None]
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class AdminRecord(Base):
+    """A change to who may use the product: users, passwords, keys, sessions (append-only)."""
+
+    __tablename__ = "admin_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[dict[str, Any] | None]
 
 
 class IdempotencyRecord(Base):

@@ -93,8 +93,9 @@ def make_harness(db: TestDatabase, **settings: Any) -> ApiHarness:
     keys, names = {}, {}
     with transaction(db.sessions) as session:
         for role in Role:
+            # Tests move the clock by years: these keys never expire (test_auth's do).
             key, raw = access.create_api_key(session, name=f"{role.value}-{next(_keys)}",
-                                             role=role.value, now=clock())
+                                             role=role.value, now=clock(), expires_in_days=0)
             keys[role.value], names[role.value] = raw, key.name
     client = TestClient(create_app(runtime))
     return ApiHarness(db=db, runtime=runtime, clock=clock, client=client, keys=keys,

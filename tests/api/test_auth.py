@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from api.openapi import PUBLIC_PATHS
-from api.routes import admin, episodes, ops, pathway, reminders
+from api.routes import accounts, admin, episodes, ops, pathway, reminders
 from pathway import access
 from pathway.store.db import transaction
+from pathway.store.models import ApiKey, EventRecord
 from tests.api.support import ApiHarness
 from tests.builders import intake
 
@@ -44,6 +47,14 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
      {"admin"}),
     ("GET", "/v1/webhooks", None, {"admin"}),
     ("GET", "/v1/deliveries", None, {"admin"}),
+    ("GET", "/v1/admin/users", None, {"admin"}),
+    ("POST", "/v1/admin/users", {"username": "new-user", "password": "staple horse battery",
+                                 "role": "coordinator"}, {"admin"}),
+    ("GET", "/v1/admin/sessions", None, {"admin"}),
+    ("GET", "/v1/admin/api-keys", None, {"admin"}),
+    ("POST", "/v1/admin/api-keys", {"name": "new-key", "role": "integration"}, {"admin"}),
+    ("GET", "/v1/admin/access-log", None, {"admin"}),
+    ("GET", "/v1/admin/admin-log", None, {"admin"}),
 ]
 
 
@@ -91,7 +102,59 @@ def test_revoked_key_is_refused(api: ApiHarness) -> None:
         access.revoke_api_key(session, name=api.names["coordinator"], now=api.clock())
     refused = api.client.get("/v1/episodes", headers=api.auth("coordinator"))
     assert refused.status_code == 401
-    assert refused.json()["detail"] == "unknown or revoked API key"
+    assert refused.json()["detail"] == "unknown, revoked or expired API key"
+
+
+def test_a_key_expires_and_its_last_use_is_written_down(api: ApiHarness) -> None:
+    """A key made to last a day works until then and not after; its last use is written down
+    (at most every few minutes, so a busy client does not write on every request), on a GET
+    as on a POST (with the request's own transaction: a request refused is not a use)."""
+    with transaction(api.db.sessions) as session:
+        key, raw = access.create_api_key(session, name="short-lived", role="integration",
+                                         now=api.clock(), expires_in_days=1)
+    header = {"Authorization": f"Bearer {raw}"}
+
+    def last_used() -> dt.datetime | None:
+        with api.db.sessions() as session:
+            return session.get_one(ApiKey, key.id).last_used_at
+
+    assert last_used() is None
+    assert api.client.get("/v1/episodes", headers=header).status_code == 200
+    first = api.clock()
+    assert last_used() == first
+    api.clock.now += dt.timedelta(minutes=1)
+    assert api.client.get("/v1/episodes", headers=header).status_code == 200
+    assert last_used() == first  # not written again within the minutes
+    api.clock.now += access.TOUCH_EVERY
+    assert api.client.post("/v1/episodes", json={}, headers=header).status_code == 422
+    assert last_used() == first  # refused: rolled back with the request
+    assert api.client.post("/v1/episodes", json=intake(), headers=header).status_code == 201
+    assert last_used() == api.clock()
+    api.clock.now += dt.timedelta(days=1)
+    refused = api.client.get("/v1/episodes", headers=header)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "unknown, revoked or expired API key"
+
+
+def test_a_rotated_key_works_beside_the_old_until_that_is_revoked(api: ApiHarness) -> None:
+    name = api.names["integration"]
+    old = api.auth("integration")
+    with transaction(api.db.sessions) as session:
+        new_key, raw = access.rotate_api_key(session, name=name, now=api.clock())
+    new = {"Authorization": f"Bearer {raw}"}
+    for header in (old, new):
+        assert api.client.get("/v1/episodes", headers=header).status_code == 200
+    with transaction(api.db.sessions) as session:
+        old_prefix = next(k.prefix for k in access.list_api_keys(session)
+                          if k.name == name and k.id != new_key.id)
+        access.revoke_api_key(session, name=name, prefix=old_prefix, now=api.clock())
+    assert api.client.get("/v1/episodes", headers=old).status_code == 401
+    assert api.client.get("/v1/episodes", headers=new).status_code == 200
+    opened = api.client.post("/v1/episodes", json=intake(), headers=new)
+    assert opened.status_code == 201
+    with api.db.sessions() as session:  # the same client as before: the same actor
+        actors = session.scalars(select(EventRecord.actor)).all()
+        assert actors == [f"key:{name}"]
 
 
 def test_a_refused_write_changes_nothing(api: ApiHarness) -> None:
@@ -112,7 +175,7 @@ def test_each_route_authenticates_once_in_a_small_dependency_graph() -> None:
     """Every authenticated API route names its guard once (for a POST, through its
     idempotency), and FastAPI solves at most six dependencies for it (a POST used to take
     nine: each solve costs about as much as a statement, BENCHMARKS.md workload 3)."""
-    routes = [r for module in (ops, episodes, reminders, pathway, admin)
+    routes = [r for module in (ops, episodes, reminders, pathway, admin, accounts)
               for r in module.router.routes
               if isinstance(r, APIRoute) and r.path not in PUBLIC_PATHS]
     assert len(routes) >= 20

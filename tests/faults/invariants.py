@@ -216,12 +216,24 @@ def check_acknowledged(session: Session, outcomes: list[Outcome], *,
     return problems
 
 
+#: What any request may write without changing the product's data: a key's last use, the
+#: dashboard's sessions, the login throttle's failures and the access log (a hostile request
+#: that reads data legitimately is audited). `snapshot` leaves them out.
+BOOKKEEPING_TABLES = frozenset({"web_sessions", "login_failures", "access_log"})
+BOOKKEEPING_COLUMNS = {"api_keys": frozenset({"last_used_at"})}
+
+
 def snapshot(engine: Engine) -> dict[str, tuple[int, str]]:
-    """Row count and SHA-256 of every table's rows (ordered by primary key)."""
+    """Row count and SHA-256 of every table's rows (ordered by primary key), bookkeeping
+    aside (`BOOKKEEPING_TABLES`, `BOOKKEEPING_COLUMNS`)."""
     result: dict[str, tuple[int, str]] = {}
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
-            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            if table.name in BOOKKEEPING_TABLES:
+                continue
+            skip = BOOKKEEPING_COLUMNS.get(table.name, frozenset())
+            columns = [c for c in table.columns if c.name not in skip]
+            rows = conn.execute(select(*columns).order_by(*table.primary_key.columns)).all()
             digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
             result[table.name] = (len(rows), digest)
     return result

@@ -24,7 +24,6 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_SCRIPT = ROOT / "scripts" / "postgres.sh"
-SESSION_SECRET = "fault-suite-session-secret"
 #: What `pathway scheduler` logs (at INFO) once its jobs are scheduled.
 SCHEDULER_STARTED = "reminders every"
 
@@ -61,7 +60,6 @@ def process_env(database_url: str, **settings: str) -> dict[str, str]:
         "PATHWAY_DELIVERY_MAX_ATTEMPTS": "1000",
         "PATHWAY_SMTP_HOST": "",
         "PATHWAY_LOG_LEVEL": "WARNING",
-        "PATHWAY_SESSION_SECRET": SESSION_SECRET,
     })
     env.update({f"PATHWAY_{k.upper()}": v for k, v in settings.items()})
     return env

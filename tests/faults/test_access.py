@@ -26,17 +26,16 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
-from itsdangerous import TimestampSigner
 from sqlalchemy import update
 
 from api.app import create_app
-from api.dashboard.security import LoginThrottle
-from api.dashboard.web import ADDRESS_MAX_FAILURES, Dashboard
+from api.dashboard.web import Dashboard
 from pathway import access
 from pathway.runtime import Runtime
 from pathway.settings import Settings
 from pathway.store.db import transaction
 from pathway.store.models import Delivery, User
+from pathway.throttle import ThrottlePolicy
 from tests.api.support import ApiHarness, make_harness
 from tests.builders import DAY0, intake
 from tests.dashboard.support import PASSWORD, csrf_of
@@ -103,6 +102,27 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/deliveries/{delivery_id}/retry"): session("admin"),
     ("GET", "/kpis"): session(), ("GET", "/pathway"): session(),
     ("GET", "/admin"): session("admin"),
+    ("POST", "/admin/users"): session("admin"),
+    ("POST", "/admin/users/{username}/role"): session("admin"),
+    ("POST", "/admin/users/{username}/password"): session("admin"),
+    ("POST", "/admin/users/{username}/active"): session("admin"),
+    ("POST", "/admin/users/{username}/sessions/end"): session("admin"),
+    ("POST", "/admin/api-keys"): session("admin"),
+    ("POST", "/admin/api-keys/{name}/rotate"): session("admin"),
+    ("POST", "/admin/api-keys/{name}/revoke"): session("admin"),
+    ("GET", "/admin/access"): session("admin"),
+    ("GET", "/v1/admin/users"): key("admin"), ("POST", "/v1/admin/users"): key("admin"),
+    ("POST", "/v1/admin/users/{username}/password"): key("admin"),
+    ("POST", "/v1/admin/users/{username}/role"): key("admin"),
+    ("POST", "/v1/admin/users/{username}/deactivate"): key("admin"),
+    ("POST", "/v1/admin/users/{username}/activate"): key("admin"),
+    ("GET", "/v1/admin/sessions"): key("admin"),
+    ("DELETE", "/v1/admin/users/{username}/sessions"): key("admin"),
+    ("GET", "/v1/admin/api-keys"): key("admin"), ("POST", "/v1/admin/api-keys"): key("admin"),
+    ("POST", "/v1/admin/api-keys/{name}/rotate"): key("admin"),
+    ("POST", "/v1/admin/api-keys/{name}/revoke"): key("admin"),
+    ("GET", "/v1/admin/access-log"): key("admin"),
+    ("GET", "/v1/admin/admin-log"): key("admin"),
 }
 
 
@@ -129,8 +149,8 @@ class Credential:
 
 
 def _forged_cookie(payload: dict[str, Any]) -> str:
-    data = base64.b64encode(json.dumps(payload).encode())
-    return TimestampSigner("not-the-secret").sign(data).decode()
+    """A cookie in the form of a signed, stateless session (what the dashboard once used)."""
+    return base64.b64encode(json.dumps(payload).encode()).decode() + ".forged.signature"
 
 
 @dataclass
@@ -166,7 +186,8 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
     now = api.clock()
     with transaction(db.sessions) as s:
         for name, role in (("coord", "coordinator"), ("lead", "clinician"), ("boss", "admin"),
-                           ("leaver", "coordinator"), ("mover", "clinician")):
+                           ("leaver", "coordinator"), ("mover", "clinician"),
+                           ("target", "coordinator")):
             access.create_user(s, username=name, password=PASSWORD, role=role, now=now)
         sub = subscribe(s, "http://127.0.0.1:9/hook", now=now)
         dead = Delivery(delivery_key="dead-1", topic="reminder.raised", channel="webhook",
@@ -177,6 +198,14 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
                                                      now=now)
         s.flush()
         access.revoke_api_key(s, name=revoked.name, now=now)
+        _expired, expired_raw = access.create_api_key(
+            s, name="expired-admin", role="admin", now=now - dt.timedelta(days=2),
+            expires_in_days=1)
+        _old, rotated_out_raw = access.create_api_key(s, name="rotated-admin", role="admin",
+                                                      now=now)
+        access.rotate_api_key(s, name="rotated-admin", now=now)
+        access.create_api_key(s, name="target-key", role="integration", now=now)
+        access.revoke_api_key(s, name="rotated-admin", prefix=_old.prefix, now=now)
     app = api.client.app
     clients: list[TestClient] = []
     anonymous, anon_csrf = _browser(app, None, clients)
@@ -185,7 +214,11 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
              Credential("empty bearer", anonymous, {"Authorization": "Bearer "}),
              Credential("basic auth", anonymous, {"Authorization": "Basic Ym9zczpwdw=="}),
              Credential("revoked admin key", anonymous,
-                        {"Authorization": f"Bearer {revoked_raw}"})]
+                        {"Authorization": f"Bearer {revoked_raw}"}),
+             Credential("expired admin key", anonymous,
+                        {"Authorization": f"Bearer {expired_raw}"}),
+             Credential("admin key's old secret, rotated out", anonymous,
+                        {"Authorization": f"Bearer {rotated_out_raw}"})]
     creds += [Credential(f"{role} key", anonymous, api.auth(role), key_role=role)
               for role in sorted(KEYS)]
     for username, role in (("coord", "coordinator"), ("lead", "clinician"), ("boss", "admin")):
@@ -206,14 +239,18 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
     forged.cookies.set("pathway_session", _forged_cookie({"user": "boss", "csrf": "x"}))
     creds.append(Credential("forged session cookie", forged, csrf="x"))
     tampered, token = _browser(app, "coord", clients)
-    value = tampered.cookies["pathway_session"]
-    payload, rest = value.split(".", 1)
-    claims = json.loads(base64.b64decode(payload))
-    tampered.cookies.set("pathway_session", base64.b64encode(
-        json.dumps({**claims, "user": "boss"}).encode()).decode() + "." + rest)
+    value = tampered.cookies["pathway_session"]  # a random token: change one character
+    tampered.cookies.set("pathway_session", value[:-1] + ("A" if value[-1] != "A" else "B"))
     creds.append(Credential("tampered session cookie", tampered, csrf=token))
+    copied, token = _browser(app, "boss", clients)  # the admin logs out; a copy was kept
+    kept = copied.cookies["pathway_session"]
+    copied.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    copied.cookies.clear()
+    copied.cookies.set("pathway_session", kept)
+    creds.append(Credential("copied cookie of a logged-out admin", copied, csrf=token))
     ids = {"episode_id": episode["id"], "reminder_id": episode["reminders"][0]["id"],
-           "subscription_id": sub.id, "delivery_id": dead.id, "seq": 1, "version": 1}
+           "subscription_id": sub.id, "delivery_id": dead.id, "seq": 1, "version": 1,
+           "username": "target", "name": "target-key"}
     try:
         yield World(api, app, ids, creds, clients)
     finally:
@@ -339,10 +376,10 @@ def test_login_is_throttled_per_user_and_per_address(pg_db: TestDatabase,
             access.create_user(s, username=name, password=PASSWORD, role="coordinator",
                                now=api.clock())
     board: Dashboard = api.client.app.state.dashboard
-    # The product's allowance is ADDRESS_MAX_FAILURES; a smaller one keeps the test short
+    # The product's allowance per address is larger; a smaller one keeps the test short
     # (each refused attempt costs an argon2 verification).
-    board.address_throttle = LoginThrottle(max_failures=ADDRESS_FAILURES)
-    assert board.throttle.max_failures < ADDRESS_MAX_FAILURES  # looser than per user
+    assert board.throttle_policy.per_pair < board.throttle_policy.per_address
+    board.throttle_policy = ThrottlePolicy(per_address=ADDRESS_FAILURES)
     with TestClient(api.client.app) as client:
         assert [_attempt(client, "coord", "wrong").status_code for _ in range(5)] == [401] * 5
         locked = _attempt(client, "coord", PASSWORD)  # the right password waits too
@@ -362,7 +399,8 @@ def test_login_is_throttled_per_user_and_per_address(pg_db: TestDatabase,
 
 
 ADDRESS_FAILURES = 8
-PAGES = ["/", "/episodes/{episode_id}", "/reminders", "/kpis", "/pathway", "/admin", "/login"]
+PAGES = ["/", "/episodes/{episode_id}", "/reminders", "/kpis", "/pathway", "/admin",
+         "/admin/access", "/login"]
 
 
 def _check_headers(path: str, response: Response) -> list[str]:

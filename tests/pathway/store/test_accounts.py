@@ -11,9 +11,9 @@ from tests.builders import at
 
 
 def test_users_by_name(session: Session) -> None:
-    bea = access.create_user(session, username="bea", password="long-enough",
+    bea = access.create_user(session, username="bea", password="a long password 1",
                              role="coordinator", now=at(0))
-    access.create_user(session, username="ada", password="long-enough", role="admin",
+    access.create_user(session, username="ada", password="a long password 1", role="admin",
                        now=at(0))
     bea.active = False
     session.flush()
@@ -25,12 +25,12 @@ def test_users_by_name(session: Session) -> None:
 
 def test_a_revoked_key_is_not_live(session: Session) -> None:
     key, raw = access.create_api_key(session, name="lab", role="integration", now=at(0))
-    live = api_keys.live_key(session, access.hash_key(raw))
+    live = api_keys.live_key(session, access.hash_key(raw), at(0))
     assert live is not None and (live.id, live.name, live.revoked_at) == (key.id, "lab", None)
     access.revoke_api_key(session, name="lab", now=at(1))
-    assert api_keys.live_key(session, access.hash_key(raw)) is None
-    assert api_keys.key_named(session, "lab") is key and api_keys.key_name_taken(session, "lab")
-    assert api_keys.key_named(session, "x") is None and not api_keys.key_name_taken(session, "x")
+    assert api_keys.live_key(session, access.hash_key(raw), at(1)) is None
+    assert api_keys.key_by_id(session, key.id) is key and api_keys.key_name_taken(session, "lab")
+    assert api_keys.live_named(session, "lab") == [] and not api_keys.key_name_taken(session, "x")
     assert [k.name for k in api_keys.all_keys(session)] == ["lab"]
 
 
