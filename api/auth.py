@@ -90,6 +90,15 @@ def unauthenticated(token: str | None, sessions: sessionmaker[Session],
     return None
 
 
+def check(caller: Caller, action: Action, what: str | None = None) -> None:
+    """403 unless the caller's role may do `action` (named `what` in the message)."""
+    if not may(caller.role, action):
+        what = what or action.value.replace("_", " ")
+        raise ApiProblem(403, "forbidden",
+                         f"role {caller.role} may not {what}; allowed: "
+                         f"{', '.join(roles_allowed(action))}")
+
+
 @functools.cache
 def require(action: Action) -> Callable[[Request, Unit], Caller]:
     """A dependency: the caller behind the bearer token (401), admitted only if its role `may`
@@ -101,11 +110,7 @@ def require(action: Action) -> Callable[[Request, Unit], Caller]:
 
     def permitted(request: Request, unit: UnitDep) -> Caller:
         caller = authenticate(request, unit)
-        if not may(caller.role, action):
-            what = action.value.replace("_", " ")
-            raise ApiProblem(403, "forbidden",
-                             f"role {caller.role} may not {what}; allowed: "
-                             f"{', '.join(roles_allowed(action))}")
+        check(caller, action)
         return caller
 
     permitted.__name__ = permitted.__qualname__ = f"require_{action.value}"

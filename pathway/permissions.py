@@ -5,8 +5,9 @@
 | `read`            | yes         | yes         | yes       | yes   |
 | `read_reminders`  |             | yes         | yes       | yes   |
 | `read_kpis`       |             | yes         | yes       | yes   |
-| `open_episode`    | yes         |             |           | yes   |
+| `open_episode`    | yes         | yes         | yes       | yes   |
 | `record_event`    | yes         |             | yes       | yes   |
+| `record_liaison`  | yes         | yes         | yes       | yes   |
 | `act_on_reminder` |             | yes         | yes       | yes   |
 | `assign_reminder` |             | yes         |           | yes   |
 | `retry_delivery`  |             |             |           | yes   |
@@ -14,6 +15,12 @@
 | `manage_access`   |             |             |           | yes   |
 | `use_dashboard`   |             | yes         | yes       | yes   |
 
+`record_event` is any event or fact: the fracture-care transitions (start conservative care,
+reassessment, imaging, referrals, resolve, close) and the clinical findings (neurological and
+symptom changes) are the clinician's. `record_liaison` is the fracture liaison and bone-health
+work a coordinator does (`LIAISON_EVENTS`: contacts, therapy started, declined or recommended,
+the FLS assessment, DXA, falls, strength and balance, communications); `may_record` says which
+of the two an event needs. `open_episode` is the intake (the API and the dashboard's form).
 `read` covers episodes, their events, FHIR, the pathway definition, readiness and metrics.
 `act_on_reminder` is acknowledge and snooze; `assign_reminder` is the coordinator's (the
 issue's "coordinator: reminders, assignment, read"). `retry_delivery` covers the outbox (list
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pathway.vocabulary import Role
+from pathway.vocabulary import Fact, Role
 
 
 class Action(StrEnum):
@@ -35,6 +42,7 @@ class Action(StrEnum):
     READ_KPIS = "read_kpis"
     OPEN_EPISODE = "open_episode"
     RECORD_EVENT = "record_event"
+    RECORD_LIAISON = "record_liaison"
     ACT_ON_REMINDER = "act_on_reminder"
     ASSIGN_REMINDER = "assign_reminder"
     RETRY_DELIVERY = "retry_delivery"
@@ -50,8 +58,9 @@ _GRANTS: dict[Action, frozenset[Role]] = {
     Action.READ: frozenset({Role.INTEGRATION}) | _STAFF,
     Action.READ_REMINDERS: _STAFF,
     Action.READ_KPIS: _STAFF,
-    Action.OPEN_EPISODE: frozenset({Role.INTEGRATION}),
+    Action.OPEN_EPISODE: frozenset({Role.INTEGRATION}) | _STAFF,
     Action.RECORD_EVENT: frozenset({Role.INTEGRATION, Role.CLINICIAN}),
+    Action.RECORD_LIAISON: frozenset({Role.INTEGRATION}) | _STAFF,
     Action.ACT_ON_REMINDER: _STAFF,
     Action.ASSIGN_REMINDER: frozenset({Role.COORDINATOR}),
     Action.RETRY_DELIVERY: frozenset(),
@@ -64,6 +73,22 @@ _GRANTS: dict[Action, frozenset[Role]] = {
 def may(role: str, action: Action) -> bool:
     """Whether a caller with `role` may do `action`."""
     return role == Role.ADMIN.value or role in _GRANTS[action]
+
+
+#: The facts a coordinator records (`record_liaison`): the liaison and bone-health work.
+LIAISON_EVENTS: frozenset[str] = frozenset(f.value for f in Fact) - {
+    Fact.RECORD_NEURO_CHANGE.value, Fact.RECORD_SYMPTOM_CHANGE.value}
+
+
+def action_for_event(event: str) -> Action:
+    """What recording `event` needs: `record_liaison` for the liaison work, else
+    `record_event`."""
+    return Action.RECORD_LIAISON if event in LIAISON_EVENTS else Action.RECORD_EVENT
+
+
+def may_record(role: str, event: str) -> bool:
+    """Whether a caller with `role` may record `event` (an event or fact name)."""
+    return may(role, action_for_event(event))
 
 
 def roles_allowed(action: Action) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""What people do with reminders: list them, acknowledge, snooze and assign.
+"""What people do with reminders: list them, acknowledge, snooze, assign and unassign.
 
 The integration API and the dashboard call these same use cases. Each action takes `now` and
 an actor, keeps a `ReminderAction` history row, flushes and never commits. A resolved reminder
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pathway.clock import day_start, local_day
 from pathway.errors import ActionRefused, InvalidData, NotFound
+from pathway.permissions import Action, may
 from pathway.reminders import record_action
 from pathway.store import reminder_actions as store
 from pathway.store.models import Reminder, ReminderAction
@@ -25,6 +26,7 @@ from pathway.store.reminder_actions import PRIORITY_RANK as PRIORITY_RANK
 from pathway.store.reminder_actions import ReminderCursor as ReminderCursor
 from pathway.store.reminder_actions import ReminderFilter as ReminderFilter
 from pathway.store.reminder_actions import list_reminders as list_reminders
+from pathway.store.users import active_user
 from pathway.store.versions import load_definition
 from pathway.vocabulary import ReminderStatus
 
@@ -118,12 +120,26 @@ def snooze(
 def assign(
     session: Session, *, reminder_id: int, assignee: str, actor: str, now: dt.datetime
 ) -> Reminder:
-    """Assign a reminder to a person (a user name or a team)."""
-    name = _text("assignee", assignee, required=True, max_length=120)
-    reminder = _live(session, reminder_id, "assign")
+    """Assign a reminder to a person: an active user whose role may act on reminders (a
+    name nobody has is refused, naming the field)."""
+    name = _text("assignee", assignee, required=True, max_length=120) or ""
+    reminder = _live(session, reminder_id, "assign")  # a resolved one: 409 whoever is named
+    user = active_user(session, name)
+    if user is None or not may(user.role, Action.ACT_ON_REMINDER):
+        raise InvalidData("assignee", f"no active user named {name!r} who may act on reminders")
+    return _set_assignee(session, reminder, name, actor, now)
+
+
+def unassign(session: Session, *, reminder_id: int, actor: str, now: dt.datetime) -> Reminder:
+    """Take a reminder's assignment away."""
+    return _set_assignee(session, _live(session, reminder_id, "unassign"), None, actor, now)
+
+
+def _set_assignee(session: Session, reminder: Reminder, name: str | None, actor: str,
+                  now: dt.datetime) -> Reminder:
     previous = reminder.assigned_to
     reminder.assigned_to = name
-    record_action(session, reminder, actor=actor, action="assigned", now=now,
-                  detail={"assignee": name, "previous": previous})
+    record_action(session, reminder, actor=actor, action="assigned" if name else "unassigned",
+                  now=now, detail={"assignee": name, "previous": previous})
     session.flush()
     return reminder

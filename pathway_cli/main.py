@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from sqlalchemy.orm import Session
 
 from api.server import serve
 from pathway import access
@@ -24,7 +25,7 @@ from pathway.runtime import Runtime
 from pathway.settings import Settings, get_settings
 from pathway.store.db import make_engine, make_sessionmaker, refresh_statistics, transaction
 from pathway.store.tallies import episode_count
-from pathway.store.users import user_exists
+from pathway.store.users import user_exists, user_named
 from pathway.store.versions import add_version
 from pathway.synthetic.demo import make_demo
 from pathway_cli import simulate
@@ -210,26 +211,46 @@ def random_password() -> str:
 
 
 DEMO_USER = "demo"
+DEMO_ADMIN = "admin"
+#: The demo's other coordinators (their episodes are in the demo data): users without a
+#: printed password, so that assignment and the coordinator filter list real people.
+DEMO_COLLEAGUES = ("alex", "sam", "jordan")
+
+
+def _demo_login(session: Session, username: str, role: str, display_name: str,
+                password: str) -> None:
+    """Create a demo user, or give an existing one `role` and a new password."""
+    if not user_exists(session, username):
+        access.create_user(session, username=username, password=password, role=role,
+                           display_name=display_name, now=utc_now())
+        return
+    access.set_password(session, username=username, password=password, now=utc_now())
+    existing = user_named(session, username)
+    if existing is not None and existing.role != role:
+        access.set_role(session, username=username, role=role, now=utc_now())
 
 
 def cmd_demo_setup(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate, load demo episodes into an empty database, and (re)set the demo login."""
+    """Migrate, load demo episodes into an empty database, and (re)set the demo logins: a
+    coordinator's and, labelled, the administrator's."""
     migrate(settings)
     factory = make_sessionmaker(make_engine(settings.database_url))
-    password = random_password()
+    coordinator, admin = random_password(), random_password()
     with transaction(factory) as session:
-        empty = episode_count(session) == 0
-        if empty:
+        if episode_count(session) == 0:
             print(f"loading {args.episodes} demo episodes (day 0 over the last 200 days)...")
             make_demo(session, episodes=args.episodes, now=utc_now(), zone=settings.zone)
-        if not user_exists(session, DEMO_USER):
-            access.create_user(session, username=DEMO_USER, password=password, role="admin",
-                               display_name="Demo coordinator", now=utc_now())
-        else:
-            access.set_password(session, username=DEMO_USER, password=password, now=utc_now())
+        _demo_login(session, DEMO_USER, "coordinator", "Demo coordinator", coordinator)
+        _demo_login(session, DEMO_ADMIN, "admin", "Demo administrator", admin)
+        for name in DEMO_COLLEAGUES:
+            if not user_exists(session, name):
+                access.create_user(session, username=name, password=random_password(),
+                                   role="coordinator", display_name=name.capitalize(),
+                                   now=utc_now())
     print("")
     print(f"  Pathway is starting at http://{settings.host}:{settings.port}/")
-    print(f"  Log in as: {DEMO_USER}   password: {password}")
+    print(f"  Log in as a coordinator:   {DEMO_USER}   password: {coordinator}")
+    print(f"  Administrator (users, keys, access log): {DEMO_ADMIN}   password: {admin}")
     print(f"  API docs:  http://{settings.host}:{settings.port}/docs")
     print("")
     return 0

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -16,14 +17,16 @@ from sqlalchemy.exc import DatabaseError
 
 from pathway.definition import builtin_definition
 from pathway.kpis import compute_kpis
+from pathway.rules.table import heads_up_then
 from pathway.scan import raise_all_due
 from pathway.store.db import make_engine, make_sessionmaker, transaction
+from pathway.store.due import SUPERSEDED
 from pathway.store.models import Episode, Milestone, PathwayVersion, Patient
 from pathway.store.tables import table_of as cast_table
 from pathway.store.versions import add_version, load_definition
 from pathway.vocabulary import MilestoneKind
 from pathway_cli.schema import alembic_config
-from tests.builders import at, open_at
+from tests.builders import at, open_at, send
 from tests.fixtures import make_main_0006 as fixture
 from tests.support.databases import TestDatabase
 
@@ -117,12 +120,31 @@ def test_a_database_made_by_main_upgrades_to_the_same_kpis_and_reminders(
                                   now=fixture.T0, zone=fixture.UTC)
         assert json.loads(json.dumps(dataclasses.asdict(report), default=str)) == (
             expected["kpis"])
-        assert fixture.reminders_and_milestones(sessions) == expected["at_t0"]
+        # Migration 0010 resolves the heads-ups main left open beside their overdue.
+        assert fixture.reminders_and_milestones(sessions) == _one_per_task(expected["at_t0"])
         with transaction(sessions) as session:
             raise_all_due(session, now=fixture.LATER)
-        assert fixture.reminders_and_milestones(sessions) == expected["after_scan"]
+        assert fixture.reminders_and_milestones(sessions) == _one_per_task(
+            expected["after_scan"])
     finally:
         engine.dispose()
+
+
+def _one_per_task(state: dict[str, Any]) -> dict[str, Any]:
+    """What main's scan raised, with today's one reminder per task: a heads-up still
+    unresolved when its milestone's overdue reminder was raised is resolved as superseded
+    (main kept both open)."""
+    heads_up_of = {then: first for first, then in heads_up_then(
+        (builtin_definition(1),)).items()}
+    overdue = {(r[3], r[1]) for r in state["reminders"]}
+    reminders = []
+    for r in state["reminders"]:
+        episode, kind, due_on, milestone, priority, status, resolution = r
+        superseded = any((milestone, o) in overdue for o, h in heads_up_of.items() if h == kind)
+        if superseded and status != "resolved":
+            status, resolution = "resolved", SUPERSEDED
+        reminders.append([episode, kind, due_on, milestone, priority, status, resolution])
+    return {**state, "reminders": sorted(reminders)}
 
 
 def _versions(db: TestDatabase) -> list[tuple[int, str]]:
@@ -198,3 +220,31 @@ def test_migration_0007_rewrites_stored_definitions_both_ways(db: TestDatabase) 
         v2 = load_definition(session, 2)
         assert v2.milestone(MilestoneKind.AUGMENTATION_REVIEW).rearm_days == 21
         assert v2.milestone(MilestoneKind.FOLLOWUP_IMAGING).watches == "reassessed"
+
+
+def test_migration_0010_computes_attention_and_keeps_it_both_ways(db: TestDatabase) -> None:
+    """Up: every episode's attention computed from the reminders already there, and kept by
+    the triggers afterwards. Down: column and triggers gone, reminders still written."""
+    config = alembic_config(db.url)
+    command.downgrade(config, "0009")
+    db.engine.dispose()
+    with db.sessions.begin() as session:
+        stat = open_at(session, patient={"mrn": "S1"})
+        send(session, stat, "record_neuro_change", 1, findings=["motor_weakness"])
+        quiet = open_at(session, day=0, patient={"mrn": "Q1"}).id
+    command.upgrade(config, "head")
+    db.engine.dispose()
+    with db.sessions.begin() as session:
+        assert dict(session.execute(select(Episode.id, Episode.attention)).all()) == {
+            stat.id: 0, quiet: 3}
+        send(session, session.get(Episode, quiet), "record_neuro_change", 2,
+             findings=["sensory_deficit"])
+        assert session.scalar(select(Episode.attention).where(Episode.id == quiet)) == 0
+    command.downgrade(config, "0009")
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        assert "attention" not in {c["name"] for c in inspect(conn).get_columns("episodes")}
+    with db.sessions.begin() as session:
+        send(session, session.get(Episode, quiet), "record_contact", 3, kind="liaison_monitoring")
+    command.upgrade(config, "head")
+    db.engine.dispose()

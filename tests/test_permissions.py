@@ -15,8 +15,9 @@ EXPECTED: dict[Action, set[str]] = {
     Action.READ: EVERYONE,
     Action.READ_REMINDERS: STAFF,
     Action.READ_KPIS: STAFF,
-    Action.OPEN_EPISODE: {IN, AD},
+    Action.OPEN_EPISODE: EVERYONE,
     Action.RECORD_EVENT: {IN, CL, AD},
+    Action.RECORD_LIAISON: EVERYONE,
     Action.ACT_ON_REMINDER: STAFF,
     Action.ASSIGN_REMINDER: {CO, AD},
     Action.RETRY_DELIVERY: {AD},
@@ -41,3 +42,18 @@ def test_may(action: Action) -> None:
 @pytest.mark.parametrize("role", ["", "Admin", "ADMIN", "root", "admin ", "key:admin"])
 def test_an_unknown_role_may_do_nothing(role: str) -> None:
     assert not any(may(role, action) for action in Action)
+
+
+def test_coordinators_record_the_liaison_work_and_clinicians_everything() -> None:
+    from pathway.permissions import LIAISON_EVENTS, may_record
+    from pathway.vocabulary import ALL_EVENT_NAMES
+
+    for event in ALL_EVENT_NAMES:
+        assert may_record(CL, event) and may_record(IN, event) and may_record(AD, event)
+        assert may_record(CO, event) == (event in LIAISON_EVENTS), event
+    for event in ("record_contact", "record_therapy", "decline_therapy", "record_dxa",
+                  "record_fls_assessment", "recommend_therapy"):
+        assert may_record(CO, event), event
+    for event in ("start_conservative_care", "record_reassessment", "refer_surgery", "close",
+                  "record_neuro_change"):
+        assert not may_record(CO, event), event

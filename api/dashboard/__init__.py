@@ -18,6 +18,7 @@ from api.dashboard import (
     admin_pages,
     auth_pages,
     episode_pages,
+    intake_pages,
     kpi_pages,
     pathway_pages,
     reminder_pages,
@@ -45,7 +46,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.dashboard = board
     app.add_middleware(ServerSessions, runtime=runtime)
     app.add_middleware(SecurityHeaders)
-    for module in (auth_pages, worklist, episode_pages, reminder_pages, kpi_pages,
+    # intake_pages before episode_pages: /episodes/new is not an /episodes/{episode_id}.
+    for module in (auth_pages, worklist, intake_pages, episode_pages, reminder_pages, kpi_pages,
                    pathway_pages, admin_pages):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -22,12 +22,14 @@ from api.dashboard.web import (
     DashboardDep,
     DbDep,
     EventRecorderDep,
+    Forbidden,
     FormDep,
     Viewer,
     ViewerDep,
     audit_page,
     error_page,
     flash,
+    label,
     reader,
     redirect,
     render,
@@ -37,21 +39,25 @@ from pathway.episodes import allowed_now, apply_event, get_episode, history
 from pathway.errors import Conflict, InvalidData, NotFound, PathwayError, TransitionRefused
 from pathway.event_data import DATA_SCHEMAS
 from pathway.milestones import all_milestones
+from pathway.permissions import Action, action_for_event, may, may_record
 from pathway.reminder_actions import ReminderFilter, list_reminders
 from pathway.store.db import transaction
-from pathway.vocabulary import ALL_EVENT_NAMES, ReminderStatus, TransitionEvent
+from pathway.vocabulary import ALL_EVENT_NAMES, Priority, ReminderStatus, TransitionEvent
 
 router = APIRouter()
 
 
-def episode_context(db: Session, board: Dashboard, episode_id: int) -> dict[str, Any]:
-    """Everything the episode page shows."""
+def episode_context(db: Session, board: Dashboard, episode_id: int, viewer: Viewer
+                    ) -> dict[str, Any]:
+    """Everything the episode page shows, the forms limited to what `viewer` may record."""
     episode = get_episode(db, episode_id)
     today = board.today()
     milestones = all_milestones(db, episode.id)
     events = history(db, episode.id)
     reminders, _ = list_reminders(db, where=ReminderFilter(episode_id=episode.id), limit=500)
     allowed = allowed_now(episode)
+    live = [r for r in reminders if r.status != ReminderStatus.RESOLVED.value]
+    users = [u for u in list_users(db) if u.active]
     return {
         "episode": episode,
         "patient": episode.patient,
@@ -60,11 +66,15 @@ def episode_context(db: Session, board: Dashboard, episode_id: int) -> dict[str,
         "timeline": timeline_data(milestones, events, day0=episode.identified_on, today=today),
         "milestone_rows": timeline_rows(milestones, day0=episode.identified_on, today=today),
         "events": list(reversed(events)),
-        "live_reminders": [r for r in reminders if r.status != ReminderStatus.RESOLVED.value],
+        "live_reminders": live,
+        "pressing": [r for r in live if r.status != ReminderStatus.SNOOZED.value
+                     and r.priority in (Priority.STAT.value, Priority.URGENT.value)],
         "past_reminders": [r for r in reminders if r.status == ReminderStatus.RESOLVED.value],
-        "forms": [event_form(name) for name in allowed],
+        "forms": [event_form(name) for name in allowed if may_record(viewer.role, name)],
+        "not_permitted": [name for name in allowed if not may_record(viewer.role, name)],
         "not_allowed": [e.value for e in TransitionEvent if e.value not in allowed],
-        "usernames": [u.username for u in list_users(db) if u.active],
+        "staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
+        "people": {u.username: u.display_name or u.username for u in users},
         "snooze_default": today + dt.timedelta(days=7),
         "snooze_min": today + dt.timedelta(days=1),
     }
@@ -75,7 +85,7 @@ def _page(
     status_code: int = 200, event_error: dict[str, Any] | None = None,
 ) -> Response:
     try:
-        context = episode_context(db, board, episode_id)
+        context = episode_context(db, board, episode_id, viewer)
     except NotFound:
         return error_page(request, board, status_code=404, title="No such episode",
                           message=f"There is no episode {episode_id}.", viewer=viewer)
@@ -97,16 +107,17 @@ def episode_page(
 def _refusal(exc: PathwayError, event: str) -> tuple[int, dict[str, Any]]:
     """How a failed event is shown: HTTP status and what the error box says."""
     if isinstance(exc, TransitionRefused):
-        return 409, {"title": f"“{event}” was refused", "event": exc.event, "state": exc.state,
-                     "reason": exc.reason, "allowed": exc.allowed, "message": str(exc)}
+        return 409, {"title": f"“{label(event)}” was refused", "event": exc.event,
+                     "state": exc.state, "reason": exc.reason, "allowed": exc.allowed,
+                     "message": str(exc)}
     if isinstance(exc, InvalidData):
-        return 422, {"title": f"“{event}” needs a correction", "field": exc.field,
+        return 422, {"title": f"“{label(event)}” needs a correction", "field": exc.field,
                      "message": f"{exc.field}: {exc.reason}"}
     if isinstance(exc, Conflict):
         return 409, {"title": "Changed by someone else", "message": str(exc)}
     if isinstance(exc, NotFound):
         return 404, {"title": "Not found", "message": str(exc)}
-    return 400, {"title": f"“{event}” was not recorded", "message": str(exc)}
+    return 400, {"title": f"“{label(event)}” was not recorded", "message": str(exc)}
 
 
 @router.post("/episodes/{episode_id}/events")
@@ -119,6 +130,8 @@ def post_event(
     try:
         if event not in ALL_EVENT_NAMES or event not in DATA_SCHEMAS:
             raise InvalidData("event", f"unknown event {event!r}")
+        if not may_record(viewer.role, event):
+            raise Forbidden(viewer, action_for_event(event))
         data = parse_event_data(event, form)
         occurred_on = parse_date("occurred_on", form.get("occurred_on"), required=False)
         with transaction(board.runtime.sessions) as session:
@@ -131,6 +144,6 @@ def post_event(
         with closing(reader(board.runtime)) as fresh:  # a snapshot taken after the refusal
             return _page(request, board, fresh, viewer, episode_id, status_code=status,
                          event_error=error)
-    moved = f": {source} → {target}" if source != target else ""
-    flash(request, f"Recorded {event}{moved}.")
+    moved = f": {label(source)} → {label(target)}" if source != target else ""
+    flash(request, f"{label(event)} recorded{moved}.")
     return redirect(f"/episodes/{episode_id}#events")

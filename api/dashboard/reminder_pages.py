@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,7 @@ from api.dashboard.web import (
     ViewerDep,
     audit_page,
     flash,
+    label,
     redirect,
     render,
     safe_next,
@@ -35,6 +37,7 @@ from pathway.access import list_users
 from pathway.deliveries import list_deliveries, retry_delivery
 from pathway.errors import PathwayError
 from pathway.outbox import DEAD
+from pathway.permissions import Action, may
 from pathway.reminder_actions import (
     ReminderCursor,
     ReminderFilter,
@@ -42,13 +45,15 @@ from pathway.reminder_actions import (
     assign,
     list_reminders,
     snooze,
+    unassign,
 )
 from pathway.store.db import transaction
+from pathway.store.models import Reminder
 from pathway.store.worklist import episodes_by_id
 from pathway.vocabulary import Priority, ReminderKind
 
 router = APIRouter()
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 #: The lists the page offers; "escalated" is any unresolved reminder that has escalated.
 VIEWS = ("open", "snoozed", "acknowledged", "escalated")
 
@@ -109,23 +114,37 @@ def reminders_page(
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],
         "dead_letters": list_deliveries(db, status=DEAD, limit=100),
-        "usernames": [u.username for u in list_users(db) if u.active],
+        **people_context(db),
         "this_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "snooze_default": board.today() + dt.timedelta(days=7),
         "snooze_min": board.today() + dt.timedelta(days=1),
     }, viewer=viewer)
 
 
+def people_context(db: Session) -> dict[str, Any]:
+    """Who may be assigned a reminder (`staff`) and every active user's name (`people`)."""
+    users = [u for u in list_users(db) if u.active]
+    return {"staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
+            "people": {u.username: u.display_name or u.username for u in users}}
+
+
+def _back(form: FormDep, anchor: str) -> str:
+    """Where to return after an action: the page it was taken from, at `anchor`."""
+    return safe_next(str(form.get("next", "")), "/reminders").split("#")[0] + f"#{anchor}"
+
+
 def _act(request: Request, board: DashboardDep, form: FormDep, done: str,
-         action: str, run: Callable[[Session], object]) -> Response:
-    back = safe_next(str(form.get("next", "")), "/reminders")
+         action: str, run: Callable[[Session], Reminder], reminder_id: int) -> Response:
+    """Run a reminder's action; the confirmation (or the refusal) is shown at the reminder,
+    on the page the action was taken from (`dashboard.js` brings it beside the anchor)."""
+    back = _back(form, f"reminder-{reminder_id}")
     try:
         with transaction(board.runtime.sessions) as session:
-            run(session)
+            kind = run(session).kind
     except PathwayError as exc:
         flash(request, f"Could not {action}: {exc}", "error")
         return redirect(back)
-    flash(request, done)
+    flash(request, f"{label(kind)}: {done}.")
     return redirect(back)
 
 
@@ -136,9 +155,9 @@ def post_acknowledge(
 ) -> Response:
     """Acknowledge a reminder with an optional note."""
     note = str(form.get("note", ""))
-    return _act(request, board, form, f"Reminder {reminder_id} acknowledged.", "acknowledge",
+    return _act(request, board, form, "acknowledged", "acknowledge",
                 lambda s: acknowledge(s, reminder_id=reminder_id, actor=viewer.actor,
-                                      now=board.now(), note=note))
+                                      now=board.now(), note=note), reminder_id)
 
 
 @router.post("/reminders/{reminder_id}/snooze")
@@ -147,24 +166,36 @@ def post_snooze(
     form: FormDep
 ) -> Response:
     """Snooze a reminder until a date, with a reason."""
-    def run(session: Session) -> None:
+    def run(session: Session) -> Reminder:
         until = parse_date("until", form.get("until"))
         assert until is not None  # required=True raises instead
-        snooze(session, reminder_id=reminder_id, until=until,
-               reason=str(form.get("reason", "")), actor=viewer.actor, now=board.now(),
-               zone=board.runtime.settings.zone)
-    return _act(request, board, form, f"Reminder {reminder_id} snoozed.", "snooze", run)
+        return snooze(session, reminder_id=reminder_id, until=until,
+                      reason=str(form.get("reason", "")), actor=viewer.actor, now=board.now(),
+                      zone=board.runtime.settings.zone)
+    until = str(form.get("until", ""))
+    return _act(request, board, form, f"snoozed until {until}", "snooze", run, reminder_id)
 
 
 @router.post("/reminders/{reminder_id}/assign")
 def post_assign(
     request: Request, reminder_id: int, board: DashboardDep, viewer: AssignerDep, form: FormDep
 ) -> Response:
-    """Assign a reminder to a person."""
-    assignee = str(form.get("assignee", ""))
-    return _act(request, board, form, f"Reminder {reminder_id} assigned to {assignee.strip()}.",
-                "assign", lambda s: assign(s, reminder_id=reminder_id, assignee=assignee,
-                                           actor=viewer.actor, now=board.now()))
+    """Assign a reminder to a person (an active user who may act on reminders)."""
+    assignee = str(form.get("assignee", "")).strip()
+    who = "you" if assignee == viewer.username else assignee
+    return _act(request, board, form, f"assigned to {who}", "assign",
+                lambda s: assign(s, reminder_id=reminder_id, assignee=assignee,
+                                 actor=viewer.actor, now=board.now()), reminder_id)
+
+
+@router.post("/reminders/{reminder_id}/unassign")
+def post_unassign(
+    request: Request, reminder_id: int, board: DashboardDep, viewer: AssignerDep, form: FormDep
+) -> Response:
+    """Take a reminder's assignment away (nobody in particular has it)."""
+    return _act(request, board, form, "unassigned", "unassign",
+                lambda s: unassign(s, reminder_id=reminder_id, actor=viewer.actor,
+                                   now=board.now()), reminder_id)
 
 
 @router.post("/deliveries/{delivery_id}/retry")
@@ -172,6 +203,13 @@ def post_retry(
     request: Request, delivery_id: int, board: DashboardDep, viewer: RetrierDep, form: FormDep
 ) -> Response:
     """Send a dead letter again."""
-    return _act(request, board, form, f"Delivery {delivery_id} queued again.", "retry",
-                lambda s: retry_delivery(s, delivery_id=delivery_id, actor=viewer.actor,
-                                         now=board.now()))
+    back = _back(form, "dead-letters")
+    try:
+        with transaction(board.runtime.sessions) as session:
+            retry_delivery(session, delivery_id=delivery_id, actor=viewer.actor,
+                           now=board.now())
+    except PathwayError as exc:
+        flash(request, f"Could not retry: {exc}", "error")
+        return redirect(back)
+    flash(request, f"Delivery {delivery_id} queued again.")
+    return redirect(back)

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pathway.labels import label as human_label
 from pathway.store.models import EventRecord, Milestone
 from pathway.vocabulary import MilestoneStatus
 
@@ -60,7 +61,7 @@ def _labels(milestones: list[Milestone]) -> list[str]:
     labels = []
     for m in milestones:
         seen[m.kind] += 1
-        name = m.kind.replace("_", " ")
+        name = human_label(m.kind)
         labels.append(f"{name} ({seen[m.kind]})" if totals[m.kind] > 1 else name)
     return labels
 

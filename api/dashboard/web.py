@@ -21,9 +21,11 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from api.dashboard import dates, people
 from api.dashboard.counts import CountsCache
 from api.dashboard.security import CSRF_FIELD, csrf_ok, csrf_token
 from api.dashboard.sessions import going_session
+from pathway import labels
 from pathway.audit import Read
 from pathway.audit import record as record_reads
 from pathway.clock import local_day
@@ -62,7 +64,8 @@ FORBIDDEN_WHAT = {
     Action.READ_REMINDERS: "see reminders",
     Action.READ_KPIS: "see the KPIs",
     Action.OPEN_EPISODE: "open episodes",
-    Action.RECORD_EVENT: "record events",
+    Action.RECORD_EVENT: "record fracture-care events or clinical findings",
+    Action.RECORD_LIAISON: "record liaison and bone-health work",
     Action.ACT_ON_REMINDER: "acknowledge or snooze reminders",
     Action.ASSIGN_REMINDER: "assign reminders",
     Action.RETRY_DELIVERY: "retry deliveries",
@@ -124,32 +127,26 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["label"] = label
     env.filters["trigger"] = trigger
+    env.filters["action"] = labels.action_phrase  # a button: "Record reassessment"
+    env.filters["in_sentence"] = labels.in_sentence  # mid-sentence: "conservative care"
+    env.filters.update(dates.FILTERS)
+    env.filters.update(people.FILTERS)
     env.globals["Action"] = Action
     return Jinja2Templates(env=env)
 
 
-#: Words of the vocabulary that people write as initials.
-INITIALS = {"fls": "FLS", "dxa": "DXA", "mri": "MRI", "ct": "CT", "frax": "FRAX",
-            "qfracture": "QFracture", "pct": "%"}
-
-
 def label(value: object) -> str:
-    """A vocabulary name for people: `conservative_care` -> `conservative care`,
-    `record_dxa` -> `record DXA`."""
+    """A vocabulary name for people, from the one table of `pathway.labels`:
+    `conservative_care` -> `Conservative care`, `record_dxa` -> `DXA scan`."""
     if value is None:
         return ""
-    return " ".join(INITIALS.get(word, word) for word in str(value).split("_"))
+    return labels.label(str(value))
 
 
 def trigger(value: str) -> str:
-    """A definition's trigger for people: `record_therapy:calcitonin` -> `record therapy
-    (calcitonin)`, `open_episode` -> `opening`, `enter:imaged` -> `entering imaged`."""
-    name, _, qualifier = value.partition(":")
-    if name == "open_episode":
-        return "opening"
-    if name == "enter":
-        return f"entering {label(qualifier)}"
-    return f"{label(name)} ({label(qualifier)})" if qualifier else label(name)
+    """A definition's trigger for people (`pathway.labels.trigger`): `record_therapy:calcitonin`
+    -> `Calcitonin started`, `record_dxa:not_done` -> `DXA scan not done`."""
+    return labels.trigger(value)
 
 
 def dashboard(request: Request) -> Dashboard:
@@ -208,7 +205,9 @@ def permitted(action: Action) -> Callable[[Viewer], Viewer]:
 
 
 AdminDep = Annotated[Viewer, Depends(permitted(Action.MANAGE_ACCESS))]
-EventRecorderDep = Annotated[Viewer, Depends(permitted(Action.RECORD_EVENT))]
+#: Anyone who may record something (the liaison work is the widest right); which events
+#: they may record is `pathway.permissions.may_record`, checked per event.
+EventRecorderDep = Annotated[Viewer, Depends(permitted(Action.RECORD_LIAISON))]
 ReminderActorDep = Annotated[Viewer, Depends(permitted(Action.ACT_ON_REMINDER))]
 AssignerDep = Annotated[Viewer, Depends(permitted(Action.ASSIGN_REMINDER))]
 RetrierDep = Annotated[Viewer, Depends(permitted(Action.RETRY_DELIVERY))]
@@ -262,6 +261,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "flash": request.session.pop(FLASH_KEY, None),
         "today": board.today(),
+        "zone": board.runtime.settings.zone,
         "path": request.url.path,
         **context,
     }

@@ -1,4 +1,6 @@
-"""The home page: open episodes, most overdue first, with counts, filters and pages."""
+"""The home page: open episodes, most pressing first (a stat reminder, then urgent, then
+routine, then the most overdue milestone; snoozed reminders wait), with a total, counts,
+search by name or MRN, filters and pages."""
 
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.dashboard.web import DashboardDep, DbDep, ViewerDep, audit_page, render
+from pathway.access import list_users
 from pathway.clock import local_day
+from pathway.permissions import Action, may
 from pathway.store.models import Episode, Reminder
 from pathway.store.worklist import (
     Cursor,
     EpisodeFilter,
-    list_coordinators,
+    count_episodes,
     list_episodes,
     open_reminders_of,
 )
-from pathway.vocabulary import CareState, Priority, ReminderKind
+from pathway.vocabulary import CareState, Priority, ReminderKind, ReminderStatus
 
 router = APIRouter()
 PAGE_SIZE = 25
@@ -35,14 +39,15 @@ class WorklistQuery:
     kind: str = ""
     priority: str = ""
     coordinator: str = ""
+    assigned: str = ""
     mine: bool = False
     overdue: bool = False
-    mrn: str = ""
+    search: str = ""
 
     def params(self) -> dict[str, str]:
         """The non-empty filters, for links that keep them."""
         raw = {"state": self.state, "kind": self.kind, "priority": self.priority,
-               "coordinator": self.coordinator, "mrn": self.mrn,
+               "coordinator": self.coordinator, "assigned": self.assigned, "q": self.search,
                "mine": "1" if self.mine else "", "overdue": "1" if self.overdue else ""}
         return {k: v for k, v in raw.items() if v}
 
@@ -54,7 +59,19 @@ class WorklistRow:
     episode: Episode
     day_number: int
     overdue_days: int | None  # None: nothing open; 0: overdue from today; < 0: days to go
+    overdue_on: dt.date | None
     reminders: list[Reminder]
+
+    @property
+    def pressing(self) -> Reminder | None:
+        """The stat or urgent reminder that puts this row first, if any (not snoozed)."""
+        for r in self.reminders:
+            if r.status != ReminderStatus.SNOOZED.value and r.priority in _PRESSING:
+                return r
+        return None
+
+
+_PRESSING = (Priority.STAT.value, Priority.URGENT.value)
 
 
 def _choice(value: str, allowed: set[str]) -> str:
@@ -66,27 +83,29 @@ def _filter(q: WorklistQuery, viewer_name: str, now: dt.datetime) -> EpisodeFilt
     return EpisodeFilter(
         state=q.state or None, coordinator=coordinator, overdue_at=now if q.overdue else None,
         reminder_kind=q.kind or None, reminder_priority=q.priority or None,
-        mrn_prefix=q.mrn or None, open_only=not q.state,
+        search=q.search or None, assigned_to=q.assigned or None, open_only=not q.state,
     )
 
 
 def _row(episode: Episode, reminders: list[Reminder], today: dt.date, zone: ZoneInfo
          ) -> WorklistRow:
-    overdue = None
+    overdue = overdue_on = None
     if episode.next_overdue_at is not None:
-        overdue = (today - local_day(episode.next_overdue_at, zone)).days
-    return WorklistRow(episode, (today - episode.identified_on).days, overdue, reminders)
+        overdue_on = local_day(episode.next_overdue_at, zone)
+        overdue = (today - overdue_on).days
+    return WorklistRow(episode, (today - episode.identified_on).days, overdue, overdue_on,
+                       reminders)
 
 
-def _query(state: str, kind: str, priority: str, coordinator: str, mine: str, overdue: str,
-           mrn: str) -> WorklistQuery:
+def _query(state: str, kind: str, priority: str, coordinator: str, assigned: str, mine: str,
+           overdue: str, search: str) -> WorklistQuery:
     """The filters as given, each dropped if it is not one of its known values."""
     return WorklistQuery(
         state=_choice(state, {s.value for s in CareState}),
         kind=_choice(kind, {k.value for k in ReminderKind}),
         priority=_choice(priority, {p.value for p in Priority}),
-        coordinator=coordinator.strip()[:120], mine=mine == "1", overdue=overdue == "1",
-        mrn=mrn.strip()[:MAX_SEARCH],
+        coordinator=coordinator.strip()[:120], assigned=assigned.strip()[:120],
+        mine=mine == "1", overdue=overdue == "1", search=search.strip()[:MAX_SEARCH],
     )
 
 
@@ -112,31 +131,37 @@ def _page_links(q: WorklistQuery, cursor: Cursor | None, nxt: Cursor | None, pag
 def worklist(
     request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
     state: str = "", kind: str = "", priority: str = "", coordinator: str = "",
-    mine: str = "", overdue: str = "", mrn: str = "", after: str = "", page: int = 1,
+    assigned: str = "", mine: str = "", overdue: str = "", q: str = "", mrn: str = "",
+    after: str = "", page: int = 1,
 ) -> Response:
-    """Open episodes, most overdue first."""
-    q = _query(state, kind, priority, coordinator, mine, overdue, mrn)
+    """Open episodes, most pressing first. (`mrn` is the older name of the search, `q`.)"""
+    query = _query(state, kind, priority, coordinator, assigned, mine, overdue, q or mrn)
     cursor = _cursor(after)
     now = board.now()
     zone = board.runtime.settings.zone
     today = local_day(now, zone)
-    episodes, nxt = list_episodes(db, where=_filter(q, viewer.username, now), limit=PAGE_SIZE,
-                                  after=cursor)
+    where = _filter(query, viewer.username, now)
+    episodes, nxt = list_episodes(db, where=where, limit=PAGE_SIZE, after=cursor,
+                                  most_pressing_first=True)
     reminders = open_reminders_of(db, [e.id for e in episodes])
     rows = [_row(e, reminders.get(e.id, []), today, zone) for e in episodes]
     audit_page(request, board, viewer, "worklist", detail={
-        "filter": q.params(), "episodes": [e.id for e in episodes]})
+        "filter": query.params(), "episodes": [e.id for e in episodes]})
     page = max(1, page) if cursor else 1
     counts = board.counts.get(db, now)
+    users = [u for u in list_users(db) if u.active]
     return render(request, board, "worklist.html", {
-        "q": q,
+        "q": query,
         "rows": rows,
+        "total": count_episodes(db, where=where),
         "page": page,
-        **_page_links(q, cursor, nxt, page),
+        "page_size": PAGE_SIZE,
+        **_page_links(query, cursor, nxt, page),
         "counts": counts,
         "counts_as_of": counts.taken_at.astimezone(zone).strftime("%H:%M:%S"),
         "states": [s.value for s in CareState],
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],
-        "coordinators": list_coordinators(db),
+        "staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
+        "people": {u.username: u.display_name or u.username for u in users},
     }, viewer=viewer)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.audit import audit
-from api.auth import Caller, require
+from api.auth import Caller, check, require
 from api.fhir import FHIR_JSON, FhirResponse, episode_bundle
 from api.idempotency import Idempotency, idempotent
 from api.openapi import problems
@@ -32,7 +32,7 @@ from pathway.clock import day_start
 from pathway.episodes import apply_event, get_episode, history, load_snapshot, open_episode
 from pathway.errors import InvalidData, NotFound
 from pathway.intake import IntakeAssessment
-from pathway.permissions import Action
+from pathway.permissions import Action, action_for_event
 from pathway.store.worklist import Cursor, EpisodeFilter, list_episodes
 from pathway.vocabulary import CareState
 
@@ -42,7 +42,8 @@ log = logging.getLogger("pathway.api")
 Reader = Annotated[Caller, Depends(require(Action.READ))]
 #: POSTs: the caller comes with the request's idempotency (`idem.caller`).
 Opening = Annotated[Idempotency, Depends(idempotent(Action.OPEN_EPISODE))]
-Sending = Annotated[Idempotency, Depends(idempotent(Action.RECORD_EVENT))]
+#: Anyone who may record something; which events is checked per event (`may_record`).
+Sending = Annotated[Idempotency, Depends(idempotent(Action.RECORD_LIAISON))]
 MAX_ID = 2**31 - 1
 
 
@@ -153,8 +154,11 @@ def send(
         description="The episode's ETag; a stale one gets 412")] = None,
 ) -> Response:
     """A refused transition gets 409 naming the state and the allowed events; invalid data
-    gets 422 naming the field."""
+    gets 422 naming the field. The fracture-care events and clinical findings need the role
+    to `record_event`; the liaison and bone-health facts (contacts, therapy, the fracture
+    liaison data set) `record_liaison`, which coordinators have too (403 otherwise)."""
     caller = idem.caller
+    check(caller, action_for_event(body.event), f"record {body.event}")
     expected = _expected_versions(if_match)
     applied = apply_event(
         unit.session, episode_id=episode_id, event=body.event, data=body.data,

@@ -111,7 +111,17 @@ def snooze(reminder_id: ReminderId, body: SnoozeIn, unit: UnitDep, idem: Acting)
              responses=problems(404, 409), summary="Assign a reminder to someone")
 def assign(reminder_id: ReminderId, body: AssignIn, unit: UnitDep,
            idem: Assigning) -> Response:
-    """Assign to a user name or a team."""
+    """Assign to an active user whose role may act on reminders (422 naming `assignee`
+    otherwise)."""
     reminder_actions.assign(unit.session, reminder_id=reminder_id, assignee=body.assignee,
                             actor=idem.caller.actor, now=unit.now)
     return _done(reminder_id, unit, idem, "assigned")
+
+
+@router.post("/{reminder_id}/unassign", response_model=ReminderDetail,
+             responses=problems(404, 409), summary="Take a reminder's assignment away")
+def unassign(reminder_id: ReminderId, unit: UnitDep, idem: Assigning) -> Response:
+    """Nobody in particular has it afterwards; the history keeps who had it."""
+    reminder_actions.unassign(unit.session, reminder_id=reminder_id, actor=idem.caller.actor,
+                              now=unit.now)
+    return _done(reminder_id, unit, idem, "unassigned")

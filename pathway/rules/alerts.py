@@ -49,7 +49,8 @@ def reminder(definition: PathwayDefinition, kind: str, due_on: dt.date, now: dt.
     rule = definition.reminder(ReminderKind(kind))
     escalate_at = now + DAY * definition.escalation_days if rule.escalates else None
     return NewReminder(kind=kind, due_on=due_on, priority=rule.priority.value, rule=rule.rule,
-                       seeds=list(rule.seeds), escalate_at=escalate_at, milestone=milestone)
+                       seeds=list(rule.seeds), escalate_at=escalate_at, milestone=milestone,
+                       supersedes=table_of(definition).heads_up_of.get(kind))
 
 
 @dataclass(frozen=True, slots=True)

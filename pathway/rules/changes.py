@@ -58,7 +58,8 @@ class AlertMoved:
 @dataclass(frozen=True, slots=True)
 class NewReminder:
     """A reminder to raise once for (episode, kind, due date). `milestone` is an existing
-    milestone's id, or ("new", i) for `Changes.opened[i]`, or None."""
+    milestone's id, or ("new", i) for `Changes.opened[i]`, or None. `supersedes` is the
+    heads-up kind this overdue reminder replaces on its milestone (one reminder per task)."""
 
     kind: str
     due_on: dt.date
@@ -67,6 +68,7 @@ class NewReminder:
     seeds: list[str]
     escalate_at: dt.datetime | None
     milestone: int | tuple[str, int] | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,8 @@ class RuleTable:
     tracked: tuple[tuple[MilestoneKind, MilestoneRule], ...]
     raised_by_fact: tuple[tuple[ReminderKind, ReminderRule], ...]
     heads_up_then: dict[str, str]
+    #: overdue kind -> the heads-up kind it supersedes on its milestone (one per task).
+    heads_up_of: dict[str, str]
     #: Reminder kinds raised only by events (`raised_by`), never by a milestone.
     event_raised: frozenset[str]
 
@@ -95,6 +97,7 @@ def _build(definition: PathwayDefinition) -> RuleTable:
         tracked=tuple((k, r) for k, r in milestones.items() if r.watches is None),
         raised_by_fact=tuple((k, r) for k, r in definition.reminders.items() if r.raised_by),
         heads_up_then=heads_up_then((definition,)),
+        heads_up_of={v: k for k, v in heads_up_then((definition,)).items()},
         event_raised=frozenset(k.value for k, r in definition.reminders.items() if r.raised_by)
         - {r.overdue_reminder.value for r in milestones.values()}
         - {r.heads_up_reminder.value for r in milestones.values() if r.heads_up_reminder},

@@ -179,4 +179,7 @@ def raise_reminders(session: Session, episode_id: int, reminders: Sequence[NewRe
     insert_many(session, REMINDER_ACTIONS, _ACTION_KEYS, [
         {"reminder_id": rid, "at": now, "actor": actor, "action": "raised", "detail": {}}
         for rid, _kind in raised])
+    superseding = {r.supersedes: r.kind for r in reminders if r.supersedes}
+    if raised and superseding:
+        due.supersede_heads_ups(session, [rid for rid, _kind in raised], superseding, now)
     return raised

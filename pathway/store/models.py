@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -94,6 +95,12 @@ class Episode(Base):
     # Denormalised from the open milestones, for the worklist's "most overdue first".
     next_overdue_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     next_milestone: Mapped[str | None] = mapped_column(String(40))
+    # The priority of the most pressing unresolved, un-snoozed reminder (0 stat, 1 urgent,
+    # 2 routine, 3 none): kept by triggers on reminders (migration 0010), never written here.
+    # Deferred: not loaded with the episode (an object's copy would go stale as reminders
+    # change); the worklist filters and orders by it in SQL.
+    attention: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"),
+                                           deferred=True)
     opened_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
@@ -108,6 +115,7 @@ class Episode(Base):
     __table_args__ = (
         Index("ix_episodes_state_next_overdue_at", "state", "next_overdue_at"),
         Index("ix_episodes_coordinator_next_overdue_at", "coordinator", "next_overdue_at"),
+        Index("ix_episodes_attention_next_overdue_at", "attention", "next_overdue_at"),
     )
 
 

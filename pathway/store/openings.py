@@ -34,7 +34,8 @@ _OPEN_ON_DAY0 = (select(EPISODES.c.id, EPISODES.c.levels)
                             "identified_on", type_=EPISODES.c.identified_on.type),
                         EPISODES.c.state != CareState.CLOSED.value)
                  .order_by(EPISODES.c.id))
-_EPISODE_KEYS = tuple(c.key for c in EPISODES.columns if c.key != "id")
+#: Every column but the id and `attention`, which the database keeps (migration 0010).
+_EPISODE_KEYS = tuple(c.key for c in EPISODES.columns if c.key not in ("id", "attention"))
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from pathway.definition import PathwayDefinition
 from pathway.outbox import queue_raised
 from pathway.rules.alerts import ScanPlan, scan_plan
-from pathway.store.due import SYSTEM_ACTOR, ScanResult
+from pathway.store.due import SYSTEM_ACTOR, ScanResult, supersede_heads_ups
 from pathway.store.models import Episode, Milestone, PathwayVersion, Reminder, ReminderAction
 from pathway.store.tables import table_of as cast_table
 from pathway.store.versions import load_definition
@@ -77,6 +77,7 @@ class _Statements:
     advance: Update
     actions: Insert
     still_due: Select[tuple[int]]
+    heads_up_then: dict[str, str]
 
 
 def _id_in(column: ColumnElement[int], dialect: str) -> ColumnElement[bool]:
@@ -157,6 +158,7 @@ def _statements(plan: ScanPlan, dialect: str) -> _Statements:
             .where(_id_in(R.c.id, dialect))),
         still_due=select(M.c.id).where(
             _id_in(M.c.id, dialect), M.c.next_alert_at <= bindparam("now", type_=M.c.due_at.type)),
+        heads_up_then=plan.heads_up_then,
     )
 
 
@@ -206,16 +208,18 @@ def raise_due_in_bulk(session: Session, *, now: dt.datetime, limit: int = 1000) 
         due = list(session.scalars(statements.still_due, {"ids": ids, "now": now}))
         if not due:
             break
-    _forget_loaded(session, claimed)
+    superseded = supersede_heads_ups(session, raised, statements.heads_up_then, now)
+    _forget(session, Milestone, claimed)
+    _forget(session, Reminder, superseded)
     queue_raised(session, raised, now)
     return ScanResult(len(claimed), len(raised), attempts - len(raised))
 
 
-def _forget_loaded(session: Session, milestone_ids: list[int]) -> None:
-    """Milestones this session had loaded were changed behind its back: reload on next use."""
-    changed = set(milestone_ids)
+def _forget(session: Session, kind: type[Milestone] | type[Reminder], ids: list[int]) -> None:
+    """Rows this session had loaded were changed behind its back: reload on next use."""
+    changed = set(ids)
     for loaded in list(session.identity_map.values()):  # usually empty in a scheduler's session
-        if isinstance(loaded, Milestone) and loaded.id in changed:
+        if isinstance(loaded, kind) and loaded.id in changed:
             session.expire(loaded)
 
 

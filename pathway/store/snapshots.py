@@ -44,6 +44,9 @@ from pathway.store.tables import (
 )
 
 _E, _M, _R = EPISODES.c, MILESTONES.c, REMINDERS.c
+#: The episode's columns the rules see: all but `attention`, the worklist's order, which the
+#: database keeps from the reminders (migration 0010).
+_EPISODE_COLUMNS = [c for c in EPISODES.columns if c.key != "attention"]
 
 _LATEST_IMAGING = (select(func.max(IMAGING.c.performed_on))
                    .where(IMAGING.c.episode_id == _E.id).scalar_subquery())
@@ -65,7 +68,7 @@ def _snapshot_query() -> CompoundSelect[Any]:
     """The episode, its patient and milestones (one row per milestone, or one row without),
     then its open reminders (one row each, the episode's columns NULL): one statement."""
     episode_rows = (
-        select(literal_column("0", type_=Integer).label("part"), *_labelled(EPISODES.columns),
+        select(literal_column("0", type_=Integer).label("part"), *_labelled(_EPISODE_COLUMNS),
                *_labelled(PATIENTS.columns), _LATEST_IMAGING.label("latest_imaging_on"),
                _ANY_SUBSCRIPTION.label("any_subscription"), *_labelled(MILESTONES.columns),
                *_nulls(REMINDERS.columns))
@@ -73,7 +76,7 @@ def _snapshot_query() -> CompoundSelect[Any]:
                      .outerjoin(MILESTONES, _M.episode_id == _E.id))
         .where(_E.id == bindparam("id")))
     reminder_rows = (
-        select(literal_column("1", type_=Integer), *_nulls(EPISODES.columns),
+        select(literal_column("1", type_=Integer), *_nulls(_EPISODE_COLUMNS),
                *_nulls(PATIENTS.columns), literal_column("NULL"), literal_column("NULL"),
                *_nulls(MILESTONES.columns), *REMINDERS.columns)
         .where(_R.episode_id == bindparam("id"), or_(*(_R.status == s for s in OPEN_STATUSES))))
@@ -83,7 +86,7 @@ def _snapshot_query() -> CompoundSelect[Any]:
 
 # Built once: building a SELECT costs more than running it on a primary key.
 _SNAPSHOT = _snapshot_query()
-_N_E, _N_P, _N_M = len(EPISODES.columns), len(PATIENTS.columns), len(MILESTONES.columns)
+_N_E, _N_P, _N_M = len(_EPISODE_COLUMNS), len(PATIENTS.columns), len(MILESTONES.columns)
 _MILESTONES_AT = 1 + _N_E + _N_P + 2
 _REMINDERS_AT = _MILESTONES_AT + _N_M
 

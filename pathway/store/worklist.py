@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from pathway.store.models import Episode, Patient, Reminder
+from pathway.store.statements import OPEN_STATUSES as UNRESOLVED
 from pathway.vocabulary import CareState, ReminderStatus
+
+_Query = TypeVar("_Query", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -28,32 +32,48 @@ class EpisodeFilter:
     reminder_kind: str | None = None
     reminder_priority: str | None = None
     mrn_prefix: str | None = None
+    # Name or MRN containing the text (case-insensitive), and an unresolved reminder assigned
+    # to a user.
+    search: str | None = None
+    assigned_to: str | None = None
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """Position after the last row of a page, in "most overdue first" order."""
+    """Position after the last row of a page: in "most overdue first" order, or, with an
+    `attention` (the worklist's "most pressing first"), within that attention level."""
 
     no_overdue: bool
     overdue_at: dt.datetime | None
     episode_id: int
+    attention: int | None = None
 
     def encode(self) -> str:
         """An opaque string for the next page."""
         at = self.overdue_at.isoformat() if self.overdue_at else ""
-        return f"{int(self.no_overdue)}|{at}|{self.episode_id}"
+        text = f"{int(self.no_overdue)}|{at}|{self.episode_id}"
+        return text if self.attention is None else f"{self.attention}|{text}"
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
         """Parse a cursor; raises ValueError when malformed."""
-        flag, at, ident = text.split("|")
+        parts = text.split("|")
+        attention = int(parts.pop(0)) if len(parts) == 4 else None
+        if attention is not None and not 0 <= attention <= NO_ATTENTION:
+            raise ValueError("cursor attention out of range")
+        flag, at, ident = parts
         overdue = dt.datetime.fromisoformat(at) if at else None
         if overdue is not None and overdue.tzinfo is None:
             raise ValueError("cursor time lacks a zone")
-        return cls(flag == "1", overdue, int(ident))
+        return cls(flag == "1", overdue, int(ident), attention)
 
 
-def _filtered(query: Select[Episode], f: EpisodeFilter) -> Select[Episode]:
+#: `episodes.attention` when no unresolved, un-snoozed reminder drives the order.
+NO_ATTENTION = 3
+ATTENTION_OF_PRIORITY = {"stat": 0, "urgent": 1, "routine": 2}
+
+
+def _filtered(query: _Query, f: EpisodeFilter) -> _Query:
     if f.state:
         query = query.where(Episode.state == f.state)
     if f.coordinator:
@@ -69,9 +89,23 @@ def _filtered(query: Select[Episode], f: EpisodeFilter) -> Select[Episode]:
     if f.mrn_prefix:
         query = query.where(Episode.patient_id.in_(
             select(Patient.id).where(Patient.mrn.istartswith(f.mrn_prefix, autoescape=True))))
+    if f.search:
+        query = query.where(Episode.patient_id.in_(select(Patient.id).where(or_(
+            Patient.mrn.icontains(f.search, autoescape=True),
+            Patient.name.icontains(f.search, autoescape=True)))))
     if f.reminder_kind or f.reminder_priority:
         query = query.where(_has_open_reminder(f.reminder_kind, f.reminder_priority))
+    if f.assigned_to:
+        query = query.where(exists().where(
+            Reminder.episode_id == Episode.id, Reminder.assigned_to == f.assigned_to,
+            Reminder.status.in_(UNRESOLVED)))
     return query
+
+
+def count_episodes(session: Session, *, where: EpisodeFilter) -> int:
+    """How many episodes match (the worklist's total)."""
+    query = _filtered(select(func.count()).select_from(Episode), where)
+    return int(session.scalar(query) or 0)
 
 
 def _has_open_reminder(kind: str | None, priority: str | None) -> ColumnElement[bool]:
@@ -88,17 +122,45 @@ def _page(session: Session, query: Select[Episode], limit: int) -> list[Episode]
 
 
 def list_episodes(
-    session: Session, *, where: EpisodeFilter, limit: int = 50, after: Cursor | None = None
+    session: Session, *, where: EpisodeFilter, limit: int = 50, after: Cursor | None = None,
+    most_pressing_first: bool = False,
 ) -> tuple[list[Episode], Cursor | None]:
-    """A page of episodes, most overdue first; returns the page and the next page's cursor.
+    """A page of episodes, most overdue first (or, `most_pressing_first`, by the priority of
+    their most pressing reminder, then most overdue); returns the page and the next cursor.
 
-    Two index-ordered reads rather than one sorted one: the episodes with an overdue time, in
-    (next_overdue_at, id) order, then, if the page is not full, those without one, in id
-    order. Each walks an index from the cursor and stops at the page's end, so a page costs
-    the same at 100,000 episodes as at 1,000 (one query sorting on "has an overdue time" would
-    sort every matching row first)."""
-    rows: list[Episode] = []
+    Index-ordered reads rather than one sorted one: for each attention level in turn (one
+    level, all episodes, unless `most_pressing_first`), the episodes with an overdue time in
+    (next_overdue_at, id) order, then those without one in id order. Each walks an index from
+    the cursor and stops at the page's end, so a page costs the same at 100,000 episodes as at
+    1,000 (one query sorting on "has an overdue time" would sort every matching row first)."""
     base = _filtered(select(Episode), where)
+    if not most_pressing_first:
+        return _pages_of_level(session, base, None, limit, after)
+    start = after.attention if after is not None and after.attention is not None else 0
+    rows: list[tuple[Episode, int]] = []  # each with the level it was found at (the rows'
+    # own `attention` may be stale in a long session: the database keeps it)
+    for level in range(start, NO_ATTENTION + 1):  # one row more than the page: is there more?
+        level_after = after if after is not None and level == after.attention else None
+        found, _more = _pages_of_level(session, base.where(Episode.attention == level), level,
+                                       limit + 1 - len(rows), level_after)
+        rows += [(e, level) for e in found]
+        if len(rows) > limit:
+            last, last_level = rows[limit - 1]
+            return [e for e, _level in rows[:limit]], _cursor_after(last, last_level)
+    return [e for e, _level in rows], None
+
+
+def _cursor_after(last: Episode, level: int | None) -> Cursor:
+    return Cursor(last.next_overdue_at is None, last.next_overdue_at, last.id, level)
+
+
+def _pages_of_level(session: Session, base: Select[Episode], level: int | None, limit: int,
+                    after: Cursor | None) -> tuple[list[Episode], Cursor | None]:
+    """Up to `limit` episodes of one level after `after`, most overdue first, and the cursor
+    after them if more of this level follow."""
+    rows: list[Episode] = []
+    if limit <= 0:
+        return rows, None
     if after is None or not after.no_overdue:
         dated = base.where(Episode.next_overdue_at.is_not(None))
         if after is not None:
@@ -114,9 +176,7 @@ def list_episodes(
         rows += _page(session, undated.order_by(Episode.id), limit + 1 - len(rows))
     if len(rows) <= limit:
         return rows, None
-    last = rows[limit - 1]
-    nxt = Cursor(last.next_overdue_at is None, last.next_overdue_at, last.id)
-    return rows[:limit], nxt
+    return rows[:limit], _cursor_after(rows[limit - 1], level)
 
 
 def count_by_state(session: Session, *, coordinator: str | None = None) -> dict[str, int]:
@@ -140,13 +200,14 @@ def count_open_reminders_by_kind(
 
 
 def open_reminders_of(session: Session, episode_ids: list[int]) -> dict[int, list[Reminder]]:
-    """The reminders awaiting action of some episodes (a worklist page), most urgent first."""
+    """The unresolved reminders (open, acknowledged, snoozed) of some episodes (a worklist
+    page), most pressing first: by priority, then due date."""
     if not episode_ids:
         return {}
+    rank = case(ATTENTION_OF_PRIORITY, value=Reminder.priority, else_=NO_ATTENTION)
     query = (select(Reminder)
-             .where(Reminder.episode_id.in_(episode_ids),
-                    Reminder.status == ReminderStatus.OPEN.value)
-             .order_by(Reminder.due_on, Reminder.id))
+             .where(Reminder.episode_id.in_(episode_ids), Reminder.status.in_(UNRESOLVED))
+             .order_by(rank, Reminder.due_on, Reminder.id))
     found: dict[int, list[Reminder]] = {}
     for reminder in session.scalars(query):
         found.setdefault(reminder.episode_id, []).append(reminder)

@@ -15,6 +15,7 @@ from pathway import access
 from pathway.runtime import Runtime
 from pathway.settings import Settings
 from pathway.store.db import transaction
+from pathway.store.models import User
 from pathway.vocabulary import Role
 from tests.builders import DAY0, at, intake
 from tests.support.databases import TestDatabase
@@ -85,6 +86,10 @@ class ApiHarness:
         return response
 
 
+#: Users the tests assign reminders to (no password: they never log in).
+ASSIGNABLE = {"sam": "coordinator", "alex": "coordinator"}
+
+
 def make_harness(db: TestDatabase, **settings: Any) -> ApiHarness:
     """Build the app on `db` with the clock at DAY0 09:00 and a key for every role."""
     clock = Clock(at(0))
@@ -97,6 +102,9 @@ def make_harness(db: TestDatabase, **settings: Any) -> ApiHarness:
             key, raw = access.create_api_key(session, name=f"{role.value}-{next(_keys)}",
                                              role=role.value, now=clock(), expires_in_days=0)
             keys[role.value], names[role.value] = raw, key.name
+        # People reminders may be assigned to (assignment takes active users only).
+        session.add_all(User(username=name, password_hash="!", role=role, active=True,
+                             created_at=clock()) for name, role in ASSIGNABLE.items())
     client = TestClient(create_app(runtime))
     return ApiHarness(db=db, runtime=runtime, clock=clock, client=client, keys=keys,
                       names=names)

@@ -24,12 +24,11 @@ ALL = {"integration", "coordinator", "clinician", "admin"}
 ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/readyz", None, ALL),
     ("GET", "/metrics", None, ALL),
-    ("POST", "/v1/episodes", {}, {"integration", "admin"}),
+    ("POST", "/v1/episodes", {}, ALL),
     ("GET", "/v1/episodes", None, ALL),
     ("GET", "/v1/episodes/{e}", None, ALL),
     ("POST", "/v1/episodes/{e}/events", {"event": "record_contact",
-                                         "data": {"kind": "liaison_monitoring"}},
-     {"integration", "clinician", "admin"}),
+                                         "data": {"kind": "liaison_monitoring"}}, ALL),
     ("GET", "/v1/episodes/{e}/events", None, ALL),
     ("GET", "/v1/episodes/{e}/events/1", None, ALL),
     ("GET", "/v1/episodes/{e}/fhir", None, ALL),
@@ -39,6 +38,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/v1/reminders/{r}/snooze", {"until": "2026-03-10", "reason": "waiting"},
      {"coordinator", "clinician", "admin"}),
     ("POST", "/v1/reminders/{r}/assign", {"assignee": "sam"}, {"coordinator", "admin"}),
+    ("POST", "/v1/reminders/{r}/unassign", {}, {"coordinator", "admin"}),
     ("GET", "/v1/pathway", None, ALL),
     ("GET", "/v1/pathway/versions", None, ALL),
     ("GET", "/v1/pathway/versions/1", None, ALL),
@@ -55,6 +55,9 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/v1/admin/api-keys", {"name": "new-key", "role": "integration"}, {"admin"}),
     ("GET", "/v1/admin/access-log", None, {"admin"}),
     ("GET", "/v1/admin/admin-log", None, {"admin"}),
+    # Last: it moves the episode on, resolving the reminder the routes above act on.
+    ("POST", "/v1/episodes/{e}/events", {"event": "start_conservative_care", "data": {}},
+     {"integration", "clinician", "admin"}),
 ]
 
 

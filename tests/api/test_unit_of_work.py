@@ -118,7 +118,8 @@ def test_requests_refused_before_their_endpoint_leave_no_connection_checked_out(
     good = intake()
     refusals = [
         api.client.post("/v1/episodes", json=good, headers={"Authorization": "Bearer nope"}),
-        api.client.post("/v1/episodes", json=good, headers=api.auth("coordinator")),
+        api.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "event_names": ["*"]},
+                        headers=api.auth("coordinator")),
         api.client.post("/v1/episodes", json={**good, "identified_on": "soon"},
                         headers=api.auth("integration")),
         api.client.get("/v1/episodes/1", headers=api.auth("integration")),

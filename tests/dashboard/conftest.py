@@ -3,13 +3,14 @@ Debian's headless Chromium for the browser tests (one per test module)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from pathway.runtime import Runtime
 from tests.api.support import Clock
@@ -32,6 +33,23 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@contextlib.contextmanager
+def watched_tab(browser: Browser, *, failed_requests: bool = False) -> Iterator[Page]:
+    """A 1280 px tab whose console errors (script errors, CSP violations), and with
+    `failed_requests` its failed requests, fail the test when it closes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    if failed_requests:
+        tab.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
+    yield tab
+    context.close()
+    assert errors == [], errors
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.headers import DOCS_CSP
-from tests.dashboard.conftest import SHOTS
+from tests.dashboard.conftest import SHOTS, watched_tab
 from tests.dashboard.support import LiveServer, make_app, make_runtime
 from tests.support.databases import DatabaseFactory
 
@@ -36,17 +36,9 @@ def server(database_factory: DatabaseFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A 1280 px tab whose console errors and failed requests fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
-    yield tab
-    context.close()
-    assert errors == [], errors
+    """A tab whose console errors and failed requests fail the test."""
+    with watched_tab(browser, failed_requests=True) as tab:
+        yield tab
 
 
 def test_docs_render_every_operation_under_the_csp(page: Page, server: LiveServer) -> None:

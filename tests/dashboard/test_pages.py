@@ -31,7 +31,7 @@ def _open(board: Board, day0: dt.date = DAY0, **overrides: object) -> Episode:
 
 def _rows(html: str) -> list[str]:
     """The MRNs of the worklist's rows, in order."""
-    return re.findall(r'<a href="/episodes/\d+">([^<]+)</a>', html)
+    return re.findall(r'<small>MRN ([^ <]+) ·', html)
 
 
 def _reminder_ids(html: str) -> list[int]:
@@ -49,26 +49,26 @@ def test_worklist_shows_open_episodes_most_overdue_first_with_counts(board: Boar
     assert _rows(html) == ["LATE1", "FRESH1"]  # closed episodes are not on the worklist
     late_row = html.split("LATE1", 1)[1].split("</tr>", 1)[0]
     assert "30 days" not in late_row and re.search(r">\s*30\s*<", late_row)  # day number
-    assert "27 days overdue" in late_row  # plan decision overdue on day 3, today is day 30
-    assert "plan decision" in late_row and "L1" in late_row
+    assert "overdue 27 days" in late_row  # plan decision overdue on day 3, today is day 30
+    assert "Plan decision" in late_row and "L1" in late_row
     fresh_row = html.split("FRESH1", 1)[1].split("</tr>", 1)[0]
-    assert "in 2 days" in fresh_row  # day 1 of 3 for its plan decision
-    assert re.search(r"assessed <b>2</b>", html) and re.search(r"closed <b>1</b>", html)
-    assert re.search(r"plan overdue <b>1</b>", html)
+    assert "overdue in 2 days" in fresh_row  # day 1 of 3 for its plan decision
+    assert re.search(r"Assessed <b>2</b>", html) and re.search(r"Closed <b>1</b>", html)
+    assert re.search(r"Plan decision overdue <b>1</b>", html)
     assert late.id != fresh.id
 
 
 def test_worklist_counts_are_kept_briefly_and_the_rows_stay_live(board: Board) -> None:
     _open(board, patient={"mrn": "COUNT1"})
     login(board.client)
-    assert re.search(r"assessed <b>1</b>", board.client.get("/").text)
+    assert re.search(r"Assessed <b>1</b>", board.client.get("/").text)
     _open(board, patient={"mrn": "COUNT2"})
     html = board.client.get("/").text
     assert sorted(_rows(html)) == ["COUNT1", "COUNT2"]  # the rows are read live
-    assert re.search(r"assessed <b>1</b>", html)  # the counts are the kept ones
-    assert "Counts as of" in html
+    assert re.search(r"Assessed <b>1</b>", html)  # the counts are the kept ones
+    assert "(as of " in html  # the counts say when they were taken
     board.client.app.state.dashboard.counts.seconds = 0  # type: ignore[attr-defined]
-    assert re.search(r"assessed <b>2</b>", board.client.get("/").text)
+    assert re.search(r"Assessed <b>2</b>", board.client.get("/").text)
 
 
 def test_worklist_filters_and_pages(board: Board, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,14 +108,14 @@ def test_episode_page_shows_intake_timeline_reminders_and_allowed_events(board: 
     episode = _open(board, DAY0 - dt.timedelta(days=10), red_flags=["malignancy_history"])
     login(board.client, "lead")  # a clinician: the event forms are for those who may record
     html = board.client.get(f"/episodes/{episode.id}").text
-    assert 'data-state="assessed"' in html and "malignancy history" in html
+    assert 'data-state="assessed"' in html and "History of malignancy" in html
     assert 'id="timeline-data"' in html and '"today": 30' in html
-    assert re.search(r"plan overdue</h3>", html) and "Why: " in html
+    assert re.search(r"Plan decision overdue</h3>", html) and "Why: " in html
     forms = re.findall(r'data-event="([a-z_]+)"', html)
     # Red flags: conservative care is not offered until malignancy is excluded.
     assert "start_conservative_care" not in forms
     assert {"suspect_malignancy", "refer_surgery", "close", "record_therapy"} <= set(forms)
-    assert "Not allowed now:" in html and "start conservative care" in html
+    assert "Not allowed in this state:" in html and "Start conservative care" in html
     missing = board.client.get("/episodes/999999")
     assert missing.status_code == 404 and "no episode 999999" in missing.text
 
@@ -130,7 +130,7 @@ def test_an_allowed_event_moves_the_episode_with_the_user_as_actor(board: Board)
     assert response.status_code == 303
     html = board.client.get(response.headers["location"]).text
     assert 'data-state="conservative_care"' in html
-    assert "Recorded start_conservative_care: assessed → conservative_care." in html
+    assert "Start conservative care recorded: Assessed → Conservative care." in html
     with board.db.sessions() as session:
         record = session.scalars(select(EventRecord).where(
             EventRecord.episode_id == episode.id).order_by(EventRecord.seq.desc())).first()
@@ -153,7 +153,7 @@ def test_a_refused_event_is_explained_and_changes_nothing(board: Board) -> None:
     assert 'id="event-error"' in again.text
     assert ("<b>start_conservative_care</b> is not allowed in state <b>conservative_care</b>"
             in again.text)
-    assert "Allowed now: suspect malignancy, record reassessment" in again.text
+    assert "Allowed now: Suspect malignancy, Reassessment" in again.text
     assert "Nothing was changed." in again.text
     with board.db.sessions() as session:
         assert session.get_one(Episode, episode.id).version == 2
@@ -193,7 +193,8 @@ def test_acknowledge_snooze_and_assign_from_the_episode_page(board: Board) -> No
     back = {"next": page + "#reminders"}
     ack = post_form(board.client, page, f"/reminders/{first}/acknowledge",
                     {"note": "plan agreed by phone", **back})
-    assert ack.status_code == 303 and ack.headers["location"] == page + "#reminders"
+    # Back to the page, at the reminder acted on (its confirmation is shown there).
+    assert ack.status_code == 303 and ack.headers["location"] == page + f"#reminder-{first}"
     until = (DAY0 + dt.timedelta(days=27)).isoformat()
     post_form(board.client, page, f"/reminders/{second}/snooze",
               {"until": until, "reason": "patient away", **back})
@@ -229,7 +230,7 @@ def test_reminders_page_lists_by_status_and_retries_dead_letters(board: Board) -
     assert f"/reminders/{ids[0]}/acknowledge" in acked
     assert board.client.get("/reminders?view=escalated").text.count("/acknowledge") == 0
     only = board.client.get("/reminders?kind=calcium_vitamin_d_overdue").text
-    assert "calcium vitamin d overdue</h3>" in only and "plan overdue</h3>" not in only
+    assert "Calcium and vitamin D overdue</h3>" in only and "Plan decision overdue</h3>" not in only
 
     with transaction(board.db.sessions) as session:
         dead = Delivery(delivery_key="test-dead-1", topic="reminder.raised", channel="webhook",
@@ -305,7 +306,9 @@ def test_pathway_page_draws_the_machine_with_windows_and_seeds(board: Board) -> 
     login(board.client)
     response = board.client.get("/pathway")
     html = response.text
-    assert "stateDiagram-v2" in html and "assessed --&gt; conservative_care" in html
+    assert "flowchart TB" in html and "Start conservative care" in html  # the two tracks
+    assert "title: Fracture-care track" in html and "title: Bone-health track" in html
+    assert "Reassessment day\u00a028" in html and "By day 14" in html
     assert "Reassess treatment response at 4-6 weeks." in html
     assert "FLS-DB 16 week follow up" in html
     assert "'unsafe-inline'" in response.headers["content-security-policy"].split(

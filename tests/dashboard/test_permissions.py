@@ -8,13 +8,14 @@ import re
 from sqlalchemy import func, select
 
 from pathway.outbox import DEAD, PENDING
+from pathway.permissions import LIAISON_EVENTS
 from pathway.store.db import transaction
 from pathway.store.models import Delivery, Episode, EventRecord, Reminder
 from tests.builders import open_at
 from tests.dashboard.conftest import Board
 from tests.dashboard.support import login, post_form
 
-NO_EVENTS = "cannot record events."
+NO_EVENTS = "cannot record fracture-care events or clinical findings."
 
 
 def _open(board: Board) -> Episode:
@@ -33,15 +34,16 @@ def _switch(board: Board, username: str) -> None:
     login(board.client, username)
 
 
-def test_a_coordinator_sees_no_event_forms_and_may_not_post_an_event(board: Board) -> None:
+def test_a_coordinator_sees_only_the_liaison_forms_and_may_not_post_fracture_care(
+        board: Board) -> None:
     episode = _open(board)
     page = f"/episodes/{episode.id}"
     before = _event_count(board, episode.id)
     login(board.client, "coord")
     html = board.client.get(page).text
-    assert re.findall(r'data-event="([a-z_]+)"', html) == []
-    assert f"/episodes/{episode.id}/events" not in html
-    assert f"Your role (coordinator) {NO_EVENTS}" in html
+    forms = set(re.findall(r'data-event="([a-z_]+)"', html))
+    assert forms and forms <= LIAISON_EVENTS  # contacts, therapy, the liaison data set
+    assert "start_conservative_care" not in forms and 'id="not-permitted"' in html
     refused = post_form(board.client, page, f"/episodes/{episode.id}/events",
                         {"event": "start_conservative_care", "data.note": "tried"})
     assert refused.status_code == 403

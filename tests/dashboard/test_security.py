@@ -118,7 +118,7 @@ def test_an_admin_sees_users_and_key_prefixes(board: Board) -> None:
     response = board.client.get("/admin")
     assert response.status_code == 200
     for username in ("coord", "lead", "boss"):
-        assert f"<td><b>{username}</b>" in response.text
+        assert f'<td data-label="User"><b>{username}</b>' in response.text
     assert "password_hash" not in response.text and "$argon2" not in response.text
 
 

@@ -72,7 +72,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/docs/assets"): PUBLIC,
     ("GET", "/healthz"): PUBLIC, ("GET", "/static"): PUBLIC,
     ("GET", "/readyz"): key(), ("GET", "/metrics"): key(),
-    ("POST", "/v1/episodes"): key("integration", "admin"),
+    ("POST", "/v1/episodes"): key(),
     ("GET", "/v1/episodes"): key(),
     ("GET", "/v1/episodes/{episode_id}"): key(),
     ("POST", "/v1/episodes/{episode_id}/events"): key("integration", "clinician", "admin"),
@@ -84,6 +84,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/reminders/{reminder_id}/acknowledge"): key(*READERS),
     ("POST", "/v1/reminders/{reminder_id}/snooze"): key(*READERS),
     ("POST", "/v1/reminders/{reminder_id}/assign"): key("coordinator", "admin"),
+    ("POST", "/v1/reminders/{reminder_id}/unassign"): key("coordinator", "admin"),
     ("GET", "/v1/pathway"): key(), ("GET", "/v1/pathway/versions"): key(),
     ("GET", "/v1/pathway/versions/{version}"): key(),
     ("GET", "/v1/kpis"): key(*READERS),
@@ -94,11 +95,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/deliveries/{delivery_id}/retry"): key("admin"),
     ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): PUBLIC,
     ("GET", "/"): session(), ("GET", "/episodes/{episode_id}"): session(),
+    ("GET", "/episodes/new"): session(), ("POST", "/episodes/new"): session(),
     ("POST", "/episodes/{episode_id}/events"): session("clinician", "admin"),
     ("GET", "/reminders"): session(),
     ("POST", "/reminders/{reminder_id}/acknowledge"): session(),
     ("POST", "/reminders/{reminder_id}/snooze"): session(),
     ("POST", "/reminders/{reminder_id}/assign"): session("coordinator", "admin"),
+    ("POST", "/reminders/{reminder_id}/unassign"): session("coordinator", "admin"),
     ("POST", "/deliveries/{delivery_id}/retry"): session("admin"),
     ("GET", "/kpis"): session(), ("GET", "/pathway"): session(),
     ("GET", "/admin"): session("admin"),
@@ -399,8 +402,8 @@ def test_login_is_throttled_per_user_and_per_address(pg_db: TestDatabase,
 
 
 ADDRESS_FAILURES = 8
-PAGES = ["/", "/episodes/{episode_id}", "/reminders", "/kpis", "/pathway", "/admin",
-         "/admin/access", "/login"]
+PAGES = ["/", "/episodes/{episode_id}", "/episodes/new", "/reminders", "/kpis", "/pathway",
+         "/admin", "/admin/access", "/login"]
 
 
 def _check_headers(path: str, response: Response) -> list[str]:

@@ -17,7 +17,9 @@ from pathway.reminder_actions import (
     list_reminders,
     reminder_history,
     snooze,
+    unassign,
 )
+from pathway.store.models import User
 from tests.builders import UTC, at, open_at, send
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -53,7 +55,16 @@ def test_snooze_refuses(session: Session, until: dt.date, reason: str, field: st
     assert refused.value.field == field
 
 
+def _colleague(session: Session, name: str = "sam", role: str = "coordinator",
+               active: bool = True) -> None:
+    """A user reminders may be assigned to (assignment takes active staff only)."""
+    session.add(User(username=name, password_hash="!", role=role, active=active,
+                     created_at=at(0)))
+    session.flush()
+
+
 def test_acknowledge_stops_escalation_and_keeps_history(session: Session) -> None:
+    _colleague(session)
     reminder_id = _overdue(session)[0]
     snooze(session, reminder_id=reminder_id, until=dt.date(2026, 3, 25), reason="later",
            actor="a", now=at(20), zone=UTC)
@@ -68,7 +79,25 @@ def test_acknowledge_stops_escalation_and_keeps_history(session: Session) -> Non
                        ("acknowledged", "c")]
 
 
+def test_assignment_takes_active_staff_only_and_can_be_undone(session: Session) -> None:
+    _colleague(session, "gone", active=False)
+    _colleague(session, "epr", role="integration")
+    _colleague(session, "sam")
+    reminder_id = _overdue(session)[0]
+    for nobody in ("nosuchuser", "gone", "epr", " "):
+        with pytest.raises(InvalidData) as refused:
+            assign(session, reminder_id=reminder_id, assignee=nobody, actor="u", now=at(20))
+        assert refused.value.field == "assignee"
+    assign(session, reminder_id=reminder_id, assignee="sam", actor="u", now=at(20))
+    reminder = unassign(session, reminder_id=reminder_id, actor="v", now=at(21))
+    assert reminder.assigned_to is None
+    history = [(a.action, a.detail) for a in reminder_history(session, reminder_id)]
+    assert history[-2:] == [("assigned", {"assignee": "sam", "previous": None}),
+                            ("unassigned", {"assignee": None, "previous": "sam"})]
+
+
 def test_resolved_reminders_refuse_every_action(session: Session) -> None:
+    _colleague(session)
     episode = open_at(session, day=5)
     plan_id = list_reminders(session, where=ReminderFilter(kind="plan_overdue"))[0][0].id
     send(session, episode, "start_conservative_care", 5)
@@ -77,6 +106,7 @@ def test_resolved_reminders_refuse_every_action(session: Session) -> None:
         lambda: snooze(session, reminder_id=plan_id, until=dt.date(2026, 4, 1), reason="r",
                        actor="u", now=at(6), zone=UTC),
         lambda: assign(session, reminder_id=plan_id, assignee="sam", actor="u", now=at(6)),
+        lambda: unassign(session, reminder_id=plan_id, actor="u", now=at(6)),
     ):
         with pytest.raises(ActionRefused):
             action()
