@@ -1,5 +1,6 @@
 """Workload 4, the worklist at scale: server time of the dashboard's home page (open episodes,
-most overdue first, with counts and filters) at 100,000 episodes.
+most pressing first, with a total, counts, filters and search), the episode page and the
+reminders page at 100,000 episodes.
 
 The database is built by `bench.bulk` (use-case rows in every state, copied). A coordinator
 logs in through the login form; then each page is requested `--requests` times in-process
@@ -39,13 +40,20 @@ from pathway.store.db import transaction
 PASSWORD = "bench-worklist-password"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-#: (label, query string): the first page, then filtered pages.
+#: (label, path): the worklist's first page (most pressing first), its filtered views and
+#: search, its second page, then the episode page and the reminders page.
 PAGES = (
     ("first page", "/"),
     ("state = conservative_care", "/?state=conservative_care"),
     ("reminder kind filter", "/?kind=osteoporosis_therapy_overdue"),
+    ("priority = urgent", "/?priority=urgent"),
     ("mine, overdue only", "/?mine=1&overdue=1"),
+    ("assigned to me", "/?assigned=alex"),
+    ("search: name contains", "/?q=patient%2012"),
+    ("search: MRN contains", "/?q=0042"),
     ("second page (cursor)", None),
+    ("episode page", "/episodes/1"),
+    ("reminders page", "/reminders"),
 )
 
 

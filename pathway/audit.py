@@ -17,7 +17,7 @@ from pathway.store.access_log import AccessEntry
 
 #: What a read can be, as recorded.
 WHAT = frozenset({"episode", "events", "event", "fhir", "episode_list", "reminder",
-                  "reminder_list", "worklist", "episode_page"})
+                  "reminder_list", "worklist", "worklist_export", "episode_page"})
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from api.dashboard import (
     intake_pages,
     kpi_pages,
     pathway_pages,
+    reminder_bulk,
     reminder_pages,
     worklist,
+    worklist_views,
 )
 from api.dashboard.security import SecurityHeaders
 from api.dashboard.sessions import ServerSessions
@@ -47,8 +49,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_middleware(ServerSessions, runtime=runtime)
     app.add_middleware(SecurityHeaders)
     # intake_pages before episode_pages: /episodes/new is not an /episodes/{episode_id}.
-    for module in (auth_pages, worklist, intake_pages, episode_pages, reminder_pages, kpi_pages,
-                   pathway_pages, admin_pages):
+    for module in (auth_pages, worklist, worklist_views, intake_pages, episode_pages,
+                   reminder_pages, reminder_bulk, kpi_pages, pathway_pages, admin_pages):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

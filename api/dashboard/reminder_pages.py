@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -66,10 +66,11 @@ class ReminderQuery:
     kind: str = ""
     priority: str = ""
     mine: bool = False
+    search: str = ""
 
     def params(self) -> dict[str, str]:
         raw = {"view": self.view, "kind": self.kind, "priority": self.priority,
-               "mine": "1" if self.mine else ""}
+               "mine": "1" if self.mine else "", "q": self.search}
         return {k: v for k, v in raw.items() if v}
 
     def where(self, username: str) -> ReminderFilter:
@@ -78,7 +79,7 @@ class ReminderQuery:
             status=status, unresolved=self.view == "escalated",
             escalated=True if self.view == "escalated" else None,
             kind=self.kind or None, priority=self.priority or None,
-            assigned_to=username if self.mine else None,
+            assigned_to=username if self.mine else None, search=self.search or None,
         )
 
 
@@ -86,13 +87,14 @@ class ReminderQuery:
 def reminders_page(
     request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
     view: str = "open", kind: str = "", priority: str = "", mine: str = "", after: str = "",
+    search: Annotated[str, Query(alias="q")] = "",
 ) -> Response:
     """Reminders by status, most pressing first, and the dead letters."""
     q = ReminderQuery(
         view=view if view in VIEWS else "open",
         kind=kind if kind in {k.value for k in ReminderKind} else "",
         priority=priority if priority in {p.value for p in Priority} else "",
-        mine=mine == "1",
+        mine=mine == "1", search=search.strip()[:64],
     )
     try:
         cursor = ReminderCursor.decode(after) if after else None

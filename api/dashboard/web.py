@@ -276,11 +276,19 @@ def audit_page(request: Request, board: Dashboard, viewer: Viewer, what: str, *,
                detail: dict[str, object] | None = None) -> None:
     """Write a page's read of patient data to the access log (`pathway.audit`), in a short
     transaction of its own (pages read through a reader): if it fails, the page fails."""
-    read = Read(actor=viewer.actor, what=what,
-                client_address=request.client.host if request.client else None,
-                patient_id=patient_id, episode_id=episode_id, detail=detail)
+    audit_reads(request, board, viewer, what, [(patient_id, episode_id)], detail)
+
+
+def audit_reads(request: Request, board: Dashboard, viewer: Viewer, what: str,
+                subjects: list[tuple[int | None, int | None]],
+                detail: dict[str, object] | None = None) -> None:
+    """Write reads of several patients' data (an export: one row per patient and episode,
+    so a query by patient finds it), in one short transaction of its own."""
+    address = request.client.host if request.client else None
+    reads = [Read(actor=viewer.actor, what=what, client_address=address, patient_id=patient,
+                  episode_id=episode, detail=detail) for patient, episode in subjects]
     with transaction(board.runtime.sessions) as writer:
-        record_reads(writer, [read], at=board.now())
+        record_reads(writer, reads, at=board.now())
 
 
 def error_page(

@@ -1,27 +1,33 @@
 """The home page: open episodes, most pressing first (a stat reminder, then urgent, then
-routine, then the most overdue milestone; snoozed reminders wait), with a total, counts,
-search by name or MRN, filters and pages."""
+routine, then the most overdue milestone; snoozed reminders wait), or sorted by a column;
+with a total, counts, search by name or MRN, filters, pages and the user's saved views.
+(The CSV export of a view and saving views are `api.dashboard.worklist_views`.)"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.dashboard.web import DashboardDep, DbDep, ViewerDep, audit_page, render
+from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, audit_page, render
 from pathway.access import list_users
 from pathway.clock import local_day
 from pathway.permissions import Action, may
 from pathway.store.models import Episode, Reminder
+from pathway.store.saved_views import views_of
 from pathway.store.worklist import (
+    SORTS,
     Cursor,
     EpisodeFilter,
     count_episodes,
     list_episodes,
+    list_episodes_sorted,
     open_reminders_of,
 )
 from pathway.vocabulary import CareState, Priority, ReminderKind, ReminderStatus
@@ -29,11 +35,13 @@ from pathway.vocabulary import CareState, Priority, ReminderKind, ReminderStatus
 router = APIRouter()
 PAGE_SIZE = 25
 MAX_SEARCH = 64
+#: Past this many rows a sorted view's pages would read too far; narrow the filters instead.
+MAX_OFFSET = 10_000
 
 
 @dataclass(frozen=True)
 class WorklistQuery:
-    """The worklist's filters as they arrive in the query string."""
+    """The worklist's filters and order as they arrive in the query string."""
 
     state: str = ""
     kind: str = ""
@@ -43,13 +51,25 @@ class WorklistQuery:
     mine: bool = False
     overdue: bool = False
     search: str = ""
+    sort: str = ""  # "": most pressing first; else a column of `SORTS`
+    descending: bool = False
 
     def params(self) -> dict[str, str]:
-        """The non-empty filters, for links that keep them."""
+        """The non-empty filters and order, for links that keep them."""
         raw = {"state": self.state, "kind": self.kind, "priority": self.priority,
                "coordinator": self.coordinator, "assigned": self.assigned, "q": self.search,
-               "mine": "1" if self.mine else "", "overdue": "1" if self.overdue else ""}
+               "mine": "1" if self.mine else "", "overdue": "1" if self.overdue else "",
+               "sort": self.sort, "desc": "1" if self.sort and self.descending else ""}
         return {k: v for k, v in raw.items() if v}
+
+    def filtered(self) -> bool:
+        """Whether any filter (not just an order) is set."""
+        return bool({k for k in self.params() if k not in ("sort", "desc")})
+
+    def sorted_by(self, column: str) -> str:
+        """The link that sorts by `column` (again: the other way), keeping the filters."""
+        flip = self.sort == column and not self.descending
+        return "/?" + urlencode(replace(self, sort=column, descending=flip).params())
 
 
 @dataclass(frozen=True)
@@ -70,15 +90,41 @@ class WorklistRow:
                 return r
         return None
 
+    @property
+    def waiting(self) -> list[Reminder]:
+        """The reminders awaiting action (not snoozed), most pressing first."""
+        return [r for r in self.reminders if r.status != ReminderStatus.SNOOZED.value]
+
 
 _PRESSING = (Priority.STAT.value, Priority.URGENT.value)
 
 
-def _choice(value: str, allowed: set[str]) -> str:
+def _choice(value: str, allowed: set[str] | dict[str, Any]) -> str:
     return value if value in allowed else ""
 
 
-def _filter(q: WorklistQuery, viewer_name: str, now: dt.datetime) -> EpisodeFilter:
+def worklist_query(
+    state: str = "", kind: str = "", priority: str = "", coordinator: str = "",
+    assigned: str = "", mine: str = "", overdue: str = "", q: str = "", mrn: str = "",
+    sort: str = "", desc: str = "",
+) -> WorklistQuery:
+    """The filters as given, each dropped if it is not one of its known values (`mrn` is the
+    older name of the search, `q`)."""
+    return WorklistQuery(
+        state=_choice(state, {s.value for s in CareState}),
+        kind=_choice(kind, {k.value for k in ReminderKind}),
+        priority=_choice(priority, {p.value for p in Priority}),
+        coordinator=coordinator.strip()[:120], assigned=assigned.strip()[:120],
+        mine=mine == "1", overdue=overdue == "1", search=(q or mrn).strip()[:MAX_SEARCH],
+        sort=_choice(sort, SORTS), descending=desc == "1",
+    )
+
+
+QueryDep = Annotated[WorklistQuery, Depends(worklist_query)]
+
+
+def episode_filter(q: WorklistQuery, viewer_name: str, now: dt.datetime) -> EpisodeFilter:
+    """What the store filters by for this view."""
     coordinator = viewer_name if q.mine else (q.coordinator or None)
     return EpisodeFilter(
         state=q.state or None, coordinator=coordinator, overdue_at=now if q.overdue else None,
@@ -87,26 +133,20 @@ def _filter(q: WorklistQuery, viewer_name: str, now: dt.datetime) -> EpisodeFilt
     )
 
 
-def _row(episode: Episode, reminders: list[Reminder], today: dt.date, zone: ZoneInfo
-         ) -> WorklistRow:
-    overdue = overdue_on = None
-    if episode.next_overdue_at is not None:
-        overdue_on = local_day(episode.next_overdue_at, zone)
-        overdue = (today - overdue_on).days
-    return WorklistRow(episode, (today - episode.identified_on).days, overdue, overdue_on,
-                       reminders)
-
-
-def _query(state: str, kind: str, priority: str, coordinator: str, assigned: str, mine: str,
-           overdue: str, search: str) -> WorklistQuery:
-    """The filters as given, each dropped if it is not one of its known values."""
-    return WorklistQuery(
-        state=_choice(state, {s.value for s in CareState}),
-        kind=_choice(kind, {k.value for k in ReminderKind}),
-        priority=_choice(priority, {p.value for p in Priority}),
-        coordinator=coordinator.strip()[:120], assigned=assigned.strip()[:120],
-        mine=mine == "1", overdue=overdue == "1", search=search.strip()[:MAX_SEARCH],
-    )
+def worklist_rows(db: Session, board: Dashboard, episodes: list[Episode]) -> list[WorklistRow]:
+    """The rows of some episodes, with their unresolved reminders, as of today."""
+    zone: ZoneInfo = board.runtime.settings.zone
+    today = board.today()
+    reminders = open_reminders_of(db, [e.id for e in episodes])
+    rows = []
+    for e in episodes:
+        overdue = overdue_on = None
+        if e.next_overdue_at is not None:
+            overdue_on = local_day(e.next_overdue_at, zone)
+            overdue = (today - overdue_on).days
+        rows.append(WorklistRow(e, (today - e.identified_on).days, overdue, overdue_on,
+                                reminders.get(e.id, [])))
+    return rows
 
 
 def _cursor(after: str) -> Cursor | None:
@@ -116,52 +156,66 @@ def _cursor(after: str) -> Cursor | None:
         return None  # a mangled link: start again at the first page
 
 
-def _page_links(q: WorklistQuery, cursor: Cursor | None, nxt: Cursor | None, page: int
-                ) -> dict[str, str | None]:
-    """The next page's link (keeping the filters) and, past the first page, the first's."""
+def _pressing_page(db: Session, q: WorklistQuery, where: EpisodeFilter, after: str,
+                   page: int) -> tuple[list[Episode], dict[str, Any]]:
+    """A page in the default order (keyset: each page continues from the last row)."""
+    cursor = _cursor(after)
+    episodes, nxt = list_episodes(db, where=where, limit=PAGE_SIZE, after=cursor,
+                                  most_pressing_first=True)
+    page = max(1, page) if cursor else 1
     base = q.params()
-    return {
+    return episodes, {
+        "page": page,
         "next_url": "/?" + urlencode({**base, "after": nxt.encode(), "page": page + 1})
         if nxt else None,
         "first_url": "/?" + urlencode(base) if cursor else None,
     }
 
 
+def _sorted_page(db: Session, q: WorklistQuery, where: EpisodeFilter, page: int
+                 ) -> tuple[list[Episode], dict[str, Any]]:
+    """A page sorted by a column (pages by number, up to `MAX_OFFSET` rows in)."""
+    page = min(max(1, page), MAX_OFFSET // PAGE_SIZE)
+    episodes, more = list_episodes_sorted(db, where=where, sort=q.sort,
+                                          descending=q.descending, limit=PAGE_SIZE,
+                                          offset=(page - 1) * PAGE_SIZE)
+    base = q.params()
+    more = more and page < MAX_OFFSET // PAGE_SIZE
+    return episodes, {
+        "page": page,
+        "next_url": "/?" + urlencode({**base, "page": page + 1}) if more else None,
+        "first_url": "/?" + urlencode(base) if page > 1 else None,
+    }
+
+
 @router.get("/")
-def worklist(
-    request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
-    state: str = "", kind: str = "", priority: str = "", coordinator: str = "",
-    assigned: str = "", mine: str = "", overdue: str = "", q: str = "", mrn: str = "",
-    after: str = "", page: int = 1,
-) -> Response:
-    """Open episodes, most pressing first. (`mrn` is the older name of the search, `q`.)"""
-    query = _query(state, kind, priority, coordinator, assigned, mine, overdue, q or mrn)
-    cursor = _cursor(after)
+def worklist(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
+             query: QueryDep, after: str = "", page: int = 1) -> Response:
+    """Open episodes, most pressing first (or sorted by a column)."""
     now = board.now()
-    zone = board.runtime.settings.zone
-    today = local_day(now, zone)
-    where = _filter(query, viewer.username, now)
-    episodes, nxt = list_episodes(db, where=where, limit=PAGE_SIZE, after=cursor,
-                                  most_pressing_first=True)
-    reminders = open_reminders_of(db, [e.id for e in episodes])
-    rows = [_row(e, reminders.get(e.id, []), today, zone) for e in episodes]
+    where = episode_filter(query, viewer.username, now)
+    episodes, pages = (_sorted_page(db, query, where, page) if query.sort
+                       else _pressing_page(db, query, where, after, page))
     audit_page(request, board, viewer, "worklist", detail={
         "filter": query.params(), "episodes": [e.id for e in episodes]})
-    page = max(1, page) if cursor else 1
     counts = board.counts.get(db, now)
     users = [u for u in list_users(db) if u.active]
     return render(request, board, "worklist.html", {
         "q": query,
-        "rows": rows,
+        "rows": worklist_rows(db, board, episodes),
         "total": count_episodes(db, where=where),
-        "page": page,
+        **pages,
         "page_size": PAGE_SIZE,
-        **_page_links(query, cursor, nxt, page),
         "counts": counts,
-        "counts_as_of": counts.taken_at.astimezone(zone).strftime("%H:%M:%S"),
+        "counts_as_of": counts.taken_at.astimezone(board.runtime.settings.zone)
+        .strftime("%H:%M:%S"),
         "states": [s.value for s in CareState],
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],
         "staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
         "people": {u.username: u.display_name or u.username for u in users},
+        "views": views_of(db, viewer.username),
+        "this_query": urlencode(query.params()),
+        "default_order_url": "/?" + urlencode(replace(query, sort="", descending=False)
+                                              .params()),
     }, viewer=viewer)

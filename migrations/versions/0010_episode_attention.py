@@ -1,4 +1,5 @@
-"""the worklist's "most pressing first": an episode's attention, kept by the database
+"""the worklist's "most pressing first": an episode's attention, kept by the database;
+sorting by name; saved worklist views
 
 `episodes.attention` is the priority of the episode's most pressing unresolved, un-snoozed
 reminder: 0 stat, 1 urgent, 2 routine, 3 none. The worklist orders by it, then by the most
@@ -74,6 +75,17 @@ def upgrade() -> None:
         _postgresql_triggers()
     else:
         _sqlite_triggers()
+    op.create_index("ix_patients_name", "patients", ["name"])
+    op.create_table(
+        "saved_views",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("query", sa.String(length=1000), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
+        sa.UniqueConstraint("username", "name", name="uq_saved_views_username_name"),
+    )
 
 
 def _postgresql_triggers() -> None:
@@ -109,6 +121,8 @@ def _sqlite_triggers() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("saved_views")
+    op.drop_index("ix_patients_name", table_name="patients")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS reminders_attention ON reminders")
         op.execute("DROP FUNCTION IF EXISTS reminders_attention()")

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from pathway.store.models import Reminder
+from pathway.store.models import Episode, Reminder
 from pathway.vocabulary import ReminderStatus
 
 _ESCALATION_DUE = (
@@ -33,7 +33,11 @@ _SNOOZE_ENDED = (
     .limit(bindparam("limit"))
 )
 _ESCALATION_DUE_CLAIMED = _ESCALATION_DUE.with_for_update(skip_locked=True)
-_SNOOZE_ENDED_CLAIMED = _SNOOZE_ENDED.with_for_update(skip_locked=True)
+# Waking changes the status, so the database refreshes the episode's attention (migration
+# 0010): the episode is claimed with its reminder, skipped while an event holds it, so a
+# wake never waits on an episode an event has locked (nor the event on the wake).
+_SNOOZE_ENDED_CLAIMED = (_SNOOZE_ENDED.join(Episode, Episode.id == Reminder.episode_id)
+                         .with_for_update(skip_locked=True))
 
 
 def _claim(session: Session, plain: Select[Reminder], claiming: Select[Reminder],

@@ -72,6 +72,9 @@ class Patient(Base):
     birth_date: Mapped[dt.date | None] = mapped_column(Day)
     created_at: Mapped[dt.datetime]
 
+    # The worklist sorts by name: a page walks this index instead of sorting every patient.
+    __table_args__ = (Index("ix_patients_name", "name"),)
+
 
 class Episode(Base):
     """One fracture episode: the persisted state of its machine and its intake assessment."""
@@ -318,6 +321,20 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime]
+
+
+class SavedView(Base):
+    """A worklist view (its filters and sort, as a query string) a user saved by name."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (UniqueConstraint("username", "name", name="uq_saved_views_username_name"),)
 
 
 class ApiKey(Base):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from pathway.store.models import Episode, Reminder, ReminderAction
+from pathway.store.models import Episode, Patient, Reminder, ReminderAction
 from pathway.vocabulary import Priority, ReminderStatus
 
 #: The largest id a reminder can have: ids are 32-bit INTEGER columns, and a larger one would
@@ -47,6 +47,7 @@ class ReminderFilter:
     assigned_to: str | None = None
     unresolved: bool = False
     escalated: bool | None = None  # True: escalated to the lead clinician; False: not (yet)
+    search: str | None = None  # the patient's name or MRN contains it (case-insensitive)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,19 @@ def reminder(session: Session, reminder_id: int) -> Reminder | None:
     return session.get(Reminder, reminder_id) if 0 < reminder_id <= MAX_ID else None
 
 
+_LOCK_EPISODE_OF = (select(Episode.id).where(Episode.id == select(Reminder.episode_id).where(
+    Reminder.id == bindparam("reminder_id")).scalar_subquery()).with_for_update())
+
+
 def locked_reminder(session: Session, reminder_id: int) -> Reminder | None:
     """The reminder with this id as stored now, locked until the transaction ends
     (PostgreSQL), or None."""
     if not 0 < reminder_id <= MAX_ID:
         return None
+    # The episode first, as an event locks it (its UPDATE) before its reminders: a status
+    # change here makes the database refresh the episode's attention (migration 0010), and
+    # taking the two locks in the other order would deadlock against a resolving event.
+    session.execute(_LOCK_EPISODE_OF, {"reminder_id": reminder_id})
     return session.get(Reminder, reminder_id, with_for_update=True, populate_existing=True)
 
 
@@ -120,6 +129,11 @@ def _filtered(query: Select[Reminder], f: ReminderFilter) -> Select[Reminder]:
         query = query.join(Episode, Episode.id == Reminder.episode_id).where(
             Episode.coordinator == f.coordinator
         )
+    if f.search:
+        query = query.where(Reminder.episode_id.in_(
+            select(Episode.id).join(Patient, Patient.id == Episode.patient_id).where(or_(
+                Patient.mrn.icontains(f.search, autoescape=True),
+                Patient.name.icontains(f.search, autoescape=True)))))
     return query
 
 

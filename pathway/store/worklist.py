@@ -226,3 +226,33 @@ def list_coordinators(session: Session) -> list[str]:
     query = (select(Episode.coordinator).where(Episode.coordinator.is_not(None))
              .distinct().order_by(Episode.coordinator))
     return [name for name in session.scalars(query) if name]
+
+
+#: The worklist's other orders (the default is most pressing first, `list_episodes`): each
+#: column, with the episode id to break ties; each walks an index (patients' name, day 0,
+#: state, coordinator, next overdue time) to the page's end.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (Patient.name, Patient.mrn),
+    "mrn": (Patient.mrn,),
+    "day": (Episode.identified_on,),
+    "state": (Episode.state,),
+    "coordinator": (Episode.coordinator,),
+    "due": (Episode.next_overdue_at,),
+}
+
+
+def list_episodes_sorted(
+    session: Session, *, where: EpisodeFilter, sort: str, descending: bool = False,
+    limit: int = 50, offset: int = 0,
+) -> tuple[list[Episode], bool]:
+    """A page of episodes in the order of one column (`SORTS`), `offset` rows in; returns
+    the page and whether more follow. (Empty values sort as each database puts NULL: a
+    NULLS LAST would keep the index from serving the order.)"""
+    columns = SORTS[sort]
+    query = _filtered(select(Episode), where)
+    if any(c.table is Patient.__table__ for c in columns):
+        query = query.join(Patient, Patient.id == Episode.patient_id)
+    order: list[Any] = [c.desc() if descending else c for c in columns]
+    order.append(Episode.id.desc() if descending else Episode.id)
+    rows = list(session.scalars(query.order_by(*order).offset(offset).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit

@@ -90,13 +90,13 @@ def test_timeline_rows_say_where_each_milestone_stands() -> None:
         _milestone("augmentation_review", 118, 132),
     ], day0=DAY0, today=today)
     assert [(r.label, r.status, r.overdue_days) for r in rows] == [
-        ("plan decision", "met", 0),
-        ("osteoporosis therapy", "met_late", 0),
-        ("calcium vitamin d", "overdue", 16),
-        ("reassessment", "due", 0),
-        ("liaison monitoring", "upcoming", 0),
-        ("augmentation review (1)", "void", 0),
-        ("augmentation review (2)", "upcoming", 0),
+        ("Plan decision", "met", 0),
+        ("Osteoporosis drug therapy", "met_late", 0),
+        ("Calcium and vitamin D", "overdue", 16),
+        ("Reassessment", "due", 0),
+        ("Liaison monitoring contact", "upcoming", 0),
+        ("Augmentation review (1)", "void", 0),
+        ("Augmentation review (2)", "upcoming", 0),
     ]
     assert (rows[1].start, rows[1].end, rows[1].met_day) == (0, 14, 20)
 

@@ -151,7 +151,7 @@ def test_a_refused_event_is_explained_and_changes_nothing(board: Board) -> None:
                       {"event": "start_conservative_care"})
     assert again.status_code == 409
     assert 'id="event-error"' in again.text
-    assert ("<b>start_conservative_care</b> is not allowed in state <b>conservative_care</b>"
+    assert ("<b>Start conservative care</b> is not allowed in state <b>Conservative care</b>"
             in again.text)
     assert "Allowed now: Suspect malignancy, Reassessment" in again.text
     assert "Nothing was changed." in again.text

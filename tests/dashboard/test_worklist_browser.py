@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -141,3 +142,45 @@ def test_a_confirmation_is_shown_at_the_reminder_acted_on(
     assert box is not None and 0 <= box["y"] <= DESKTOP["height"]  # in view, not at the top
     page.screenshot(path=str(SHOTS / "reminder-confirmation-1280.png"))
     page.context.close()
+
+
+def test_sort_by_a_column_save_the_view_and_download_it(
+        browser: Browser, site: tuple[LiveServer, int]) -> None:
+    server, _stat = site
+    page = _page(browser, server, DESKTOP)
+    page.get_by_role("link", name="Patient", exact=True).click()
+    header = page.locator("table.worklist thead th").first
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    names = page.locator("table.worklist td.patient a").all_inner_texts()
+    assert names == sorted(names), names
+    page.get_by_text("Save this view").click()
+    page.get_by_label("Name", exact=True).fill("By name")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".flash")).to_contain_text("View “By name” saved.")
+    expect(page.get_by_role("navigation", name="Saved views").get_by_role(
+        "link", name="By name")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download this view (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("mrn,name,levels,state")
+    assert len(text.splitlines()) > 10
+    page.screenshot(path=str(SHOTS / "worklist-sorted-1280.png"))
+    page.context.close()
+
+
+def test_bulk_acknowledge_two_reminders_with_one_confirmation(
+        browser: Browser, site: tuple[LiveServer, int]) -> None:
+    server, _stat = site
+    for viewport, name in ((DESKTOP, "1280"), (PHONE, "390")):
+        page = _page(browser, server, viewport)
+        page.goto(server.url + "/reminders")
+        boxes = page.locator("input[name=ids]")
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.get_by_role("button", name="Review…").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Acknowledge 2 reminders?")
+        _no_sideways_scroll(page)
+        page.screenshot(path=str(SHOTS / f"reminders-bulk-confirm-{name}.png"))
+        page.get_by_role("button", name="Confirm: acknowledge 2").click()
+        expect(page.locator(".flash")).to_contain_text("2 reminders acknowledged.")
+        page.context.close()

@@ -27,7 +27,14 @@ from sqlalchemy import func, select
 from pathway import access
 from pathway.clock import utc_now
 from pathway.store.db import make_sessionmaker, transaction
-from pathway.store.models import Episode, EventRecord, Patient, Reminder, ReminderAction
+from pathway.store.models import (
+    Episode,
+    EventRecord,
+    Patient,
+    Reminder,
+    ReminderAction,
+    User,
+)
 from tests.builders import intake
 from tests.faults.invariants import audit_database
 from tests.faults.ledger import Entry
@@ -242,6 +249,9 @@ def test_conflicting_clients(db: TestDatabase, tmp_path: Path, ledger: Entry) ->
     with transaction(db.sessions) as session:
         _key, raw = access.create_api_key(session, name="coordinator", role="coordinator",
                                           now=utc_now())
+        # The nurses the threads assign to (assignment takes active staff only).
+        session.add_all(User(username=f"nurse{n}", password_hash="!", role="coordinator",
+                             active=True, created_at=utc_now()) for n in range(THREADS))
     fleet = Fleet(db.url, tmp_path)
     answers = Answers()
     ids = seeded.episode_ids
