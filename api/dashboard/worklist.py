@@ -29,6 +29,7 @@ from pathway.store.worklist import (
     list_episodes,
     list_episodes_sorted,
     open_reminders_of,
+    resolve_search,
 )
 from pathway.vocabulary import CareState, Priority, ReminderKind, ReminderStatus
 
@@ -37,6 +38,8 @@ PAGE_SIZE = 25
 MAX_SEARCH = 64
 #: Past this many rows a sorted view's pages would read too far; narrow the filters instead.
 MAX_OFFSET = 10_000
+#: A filtered view's total is counted up to this ("1,000+" beyond): exact where it helps.
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -188,12 +191,23 @@ def _sorted_page(db: Session, q: WorklistQuery, where: EpisodeFilter, page: int
     }
 
 
+def _total(db: Session, q: WorklistQuery, where: EpisodeFilter, states: dict[str, int]
+           ) -> dict[str, Any]:
+    """The view's total: every open episode from the kept counts, a filtered view counted up
+    to `COUNT_CAP` (`total_more` past it)."""
+    if not q.filtered():
+        return {"total": sum(n for s, n in states.items() if s != CareState.CLOSED.value),
+                "total_more": False}
+    found = count_episodes(db, where=where, cap=COUNT_CAP)
+    return {"total": min(found, COUNT_CAP), "total_more": found > COUNT_CAP}
+
+
 @router.get("/")
 def worklist(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep,
              query: QueryDep, after: str = "", page: int = 1) -> Response:
     """Open episodes, most pressing first (or sorted by a column)."""
     now = board.now()
-    where = episode_filter(query, viewer.username, now)
+    where = resolve_search(db, episode_filter(query, viewer.username, now))
     episodes, pages = (_sorted_page(db, query, where, page) if query.sort
                        else _pressing_page(db, query, where, after, page))
     audit_page(request, board, viewer, "worklist", detail={
@@ -203,7 +217,7 @@ def worklist(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep
     return render(request, board, "worklist.html", {
         "q": query,
         "rows": worklist_rows(db, board, episodes),
-        "total": count_episodes(db, where=where),
+        **_total(db, query, where, counts.states),
         **pages,
         "page_size": PAGE_SIZE,
         "counts": counts,

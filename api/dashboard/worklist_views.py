@@ -28,7 +28,12 @@ from api.dashboard.worklist import (
 )
 from pathway.store.db import transaction
 from pathway.store.saved_views import delete_view, save_view, views_of
-from pathway.store.worklist import count_episodes, list_episodes, list_episodes_sorted
+from pathway.store.worklist import (
+    count_episodes,
+    list_episodes,
+    list_episodes_sorted,
+    resolve_search,
+)
 
 router = APIRouter()
 #: An export larger than this is refused: narrow the filters (a register export belongs to
@@ -57,12 +62,12 @@ def export_view(request: Request, board: DashboardDep, db: DbDep, viewer: Viewer
                 query: QueryDep) -> Response:
     """Every row of the view (its filters and order) as CSV: codes, ISO dates, no free text;
     refused past `MAX_EXPORT` rows."""
-    where = episode_filter(query, viewer.username, board.now())
-    total = count_episodes(db, where=where)
+    where = resolve_search(db, episode_filter(query, viewer.username, board.now()))
+    total = count_episodes(db, where=where, cap=MAX_EXPORT)
     back = "/?" + urlencode(query.params())
     if total > MAX_EXPORT:
-        flash(request, f"{total:,} episodes match: an export takes at most {MAX_EXPORT:,}. "
-                       "Narrow the filters and download again.", "error")
+        flash(request, f"More than {MAX_EXPORT:,} episodes match: an export takes at most "
+                       f"{MAX_EXPORT:,}. Narrow the filters and download again.", "error")
         return redirect(back)
     episodes = []
     if query.sort:

@@ -76,6 +76,11 @@ def upgrade() -> None:
     else:
         _sqlite_triggers()
     op.create_index("ix_patients_name", "patients", ["name"])
+    op.create_index("ix_reminders_status_priority_due", "reminders",
+                    ["status", "priority", "due_on"])
+    op.create_index("ix_reminders_assigned_to", "reminders", ["assigned_to"],
+                    sqlite_where=sa.text("assigned_to IS NOT NULL"),
+                    postgresql_where=sa.text("assigned_to IS NOT NULL"))
     op.create_table(
         "saved_views",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -123,6 +128,8 @@ def _sqlite_triggers() -> None:
 def downgrade() -> None:
     op.drop_table("saved_views")
     op.drop_index("ix_patients_name", table_name="patients")
+    op.drop_index("ix_reminders_assigned_to", table_name="reminders")
+    op.drop_index("ix_reminders_status_priority_due", table_name="reminders")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS reminders_attention ON reminders")
         op.execute("DROP FUNCTION IF EXISTS reminders_attention()")

@@ -233,6 +233,11 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("episode_id", "kind", "due_on", name="uq_reminders_episode_kind_due"),
         Index("ix_reminders_status_kind", "status", "kind"),
+        # The worklist's priority and "assigned to" filters (migration 0010).
+        Index("ix_reminders_status_priority_due", "status", "priority", "due_on"),
+        Index("ix_reminders_assigned_to", "assigned_to",
+              sqlite_where=text("assigned_to IS NOT NULL"),
+              postgresql_where=text("assigned_to IS NOT NULL")),
         Index(
             "ix_reminders_escalate_at",
             "escalate_at",

@@ -151,13 +151,29 @@ def list_reminders(
     after: ReminderCursor | None = None,
 ) -> tuple[list[Reminder], ReminderCursor | None]:
     """A page of reminders, most pressing first (stat, urgent, routine; then oldest due);
-    returns the page and the next page's cursor."""
-    query = _filtered(select(Reminder), where or ReminderFilter())
-    if after is not None:
-        query = query.where(_after(after))
-    query = query.order_by(_rank, Reminder.due_on, Reminder.id).limit(limit + 1)
-    rows = list(session.scalars(query))
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], ReminderCursor(PRIORITY_RANK.get(last.priority, 3), last.due_on, last.id)
+    returns the page and the next page's cursor.
+
+    One read per priority in turn, in (due_on, id) order, each walking
+    `ix_reminders_status_priority_due` from the cursor to the page's end, rather than one
+    read sorting every matching reminder by a CASE (at 100,000 episodes, tens of thousands)."""
+    base = _filtered(select(Reminder), where or ReminderFilter())
+    rows: list[Reminder] = []
+    for rank in range(after.rank if after is not None else 0, 4):
+        query = base.where(_of_rank(rank))
+        if after is not None and rank == after.rank:
+            query = query.where(or_(Reminder.due_on > after.due_on, and_(
+                Reminder.due_on == after.due_on, Reminder.id > after.reminder_id)))
+        rows += session.scalars(query.order_by(Reminder.due_on, Reminder.id)
+                                .limit(limit + 1 - len(rows)))
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            return rows[:limit], ReminderCursor(PRIORITY_RANK.get(last.priority, 3),
+                                                last.due_on, last.id)
+    return rows, None
+
+
+def _of_rank(rank: int) -> ColumnElement[bool]:
+    named = [p for p, r in PRIORITY_RANK.items() if r == rank]
+    if named:
+        return Reminder.priority.in_(named)
+    return Reminder.priority.not_in(list(PRIORITY_RANK))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from pathway.store.models import Episode, Patient, Reminder
@@ -36,6 +36,8 @@ class EpisodeFilter:
     # to a user.
     search: str | None = None
     assigned_to: str | None = None
+    # The search resolved to its patients once per request (`resolve_search`).
+    patient_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,32 +91,55 @@ def _filtered(query: _Query, f: EpisodeFilter) -> _Query:
     if f.mrn_prefix:
         query = query.where(Episode.patient_id.in_(
             select(Patient.id).where(Patient.mrn.istartswith(f.mrn_prefix, autoescape=True))))
-    if f.search:
+    if f.patient_ids is not None:
+        query = query.where(Episode.patient_id.in_(f.patient_ids))
+    elif f.search:
         query = query.where(Episode.patient_id.in_(select(Patient.id).where(or_(
             Patient.mrn.icontains(f.search, autoescape=True),
             Patient.name.icontains(f.search, autoescape=True)))))
     if f.reminder_kind or f.reminder_priority:
         query = query.where(_has_open_reminder(f.reminder_kind, f.reminder_priority))
-    if f.assigned_to:
-        query = query.where(exists().where(
-            Reminder.episode_id == Episode.id, Reminder.assigned_to == f.assigned_to,
-            Reminder.status.in_(UNRESOLVED)))
+    if f.assigned_to:  # a set read once through ix_reminders_assigned_to
+        query = query.where(Episode.id.in_(select(Reminder.episode_id).where(
+            Reminder.assigned_to == f.assigned_to, Reminder.status.in_(UNRESOLVED))))
     return query
 
 
-def count_episodes(session: Session, *, where: EpisodeFilter) -> int:
-    """How many episodes match (the worklist's total)."""
-    query = _filtered(select(func.count()).select_from(Episode), where)
+#: A search matching more patients than this is left as a subquery.
+SEARCH_IDS = 2_000
+
+
+def resolve_search(session: Session, f: EpisodeFilter) -> EpisodeFilter:
+    """The filter with its search read once into the matching patients' ids (a contains
+    search scans every patient: once per request, not once per read of a page)."""
+    if not f.search or f.patient_ids is not None:
+        return f
+    ids = tuple(session.scalars(select(Patient.id).where(or_(
+        Patient.mrn.icontains(f.search, autoescape=True),
+        Patient.name.icontains(f.search, autoescape=True))).limit(SEARCH_IDS + 1)))
+    return f if len(ids) > SEARCH_IDS else replace(f, patient_ids=ids)
+
+
+def count_episodes(session: Session, *, where: EpisodeFilter, cap: int | None = None) -> int:
+    """How many episodes match (the worklist's total), counting at most `cap` + 1: a filter
+    that matches most of 100,000 episodes is not walked to its end for a number."""
+    matching = _filtered(select(Episode.id), where)
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    query = select(func.count()).select_from(matching.subquery())
     return int(session.scalar(query) or 0)
 
 
 def _has_open_reminder(kind: str | None, priority: str | None) -> ColumnElement[bool]:
-    cond = [Reminder.episode_id == Episode.id, Reminder.status == ReminderStatus.OPEN.value]
+    """An open reminder of a kind or priority: IN a set read once through the reminders'
+    (status, kind) or (status, priority) index, not a probe per episode walked (which, for a
+    filter most episodes fail, walked all 100,000)."""
+    cond = [Reminder.status == ReminderStatus.OPEN.value]
     if kind:
         cond.append(Reminder.kind == kind)
     if priority:
         cond.append(Reminder.priority == priority)
-    return exists().where(*cond)
+    return Episode.id.in_(select(Reminder.episode_id).where(*cond))
 
 
 def _page(session: Session, query: Select[Episode], limit: int) -> list[Episode]:

@@ -102,6 +102,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/reminders/{reminder_id}/snooze"): session(),
     ("POST", "/reminders/{reminder_id}/assign"): session("coordinator", "admin"),
     ("POST", "/reminders/{reminder_id}/unassign"): session("coordinator", "admin"),
+    ("GET", "/worklist.csv"): session(), ("POST", "/views"): session(),
+    ("POST", "/views/{view_id}/delete"): session(),
+    ("POST", "/reminders/bulk"): session(), ("POST", "/reminders/bulk/apply"): session(),
     ("POST", "/deliveries/{delivery_id}/retry"): session("admin"),
     ("GET", "/kpis"): session(), ("GET", "/pathway"): session(),
     ("GET", "/admin"): session("admin"),
@@ -253,7 +256,7 @@ def world(pg_db: TestDatabase) -> Iterator[World]:
     creds.append(Credential("copied cookie of a logged-out admin", copied, csrf=token))
     ids = {"episode_id": episode["id"], "reminder_id": episode["reminders"][0]["id"],
            "subscription_id": sub.id, "delivery_id": dead.id, "seq": 1, "version": 1,
-           "username": "target", "name": "target-key"}
+           "username": "target", "name": "target-key", "view_id": 999999}
     try:
         yield World(api, app, ids, creds, clients)
     finally:
@@ -403,7 +406,7 @@ def test_login_is_throttled_per_user_and_per_address(pg_db: TestDatabase,
 
 ADDRESS_FAILURES = 8
 PAGES = ["/", "/episodes/{episode_id}", "/episodes/new", "/reminders", "/kpis", "/pathway",
-         "/admin", "/admin/access", "/login"]
+         "/admin", "/admin/access", "/login", "/worklist.csv"]
 
 
 def _check_headers(path: str, response: Response) -> list[str]:
