@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.dashboard.event_forms import event_form, parse_date, parse_event_data
+from api.dashboard.people import people_context
 from api.dashboard.timeline import timeline_data, timeline_rows
 from api.dashboard.web import (
     Dashboard,
@@ -34,12 +35,11 @@ from api.dashboard.web import (
     redirect,
     render,
 )
-from pathway.access import list_users
 from pathway.episodes import allowed_now, apply_event, get_episode, history
 from pathway.errors import Conflict, InvalidData, NotFound, PathwayError, TransitionRefused
 from pathway.event_data import DATA_SCHEMAS
 from pathway.milestones import all_milestones
-from pathway.permissions import Action, action_for_event, may, may_record
+from pathway.permissions import action_for_event, may_record
 from pathway.reminder_actions import ReminderFilter, list_reminders
 from pathway.store.db import transaction
 from pathway.vocabulary import ALL_EVENT_NAMES, Priority, ReminderStatus, TransitionEvent
@@ -57,7 +57,6 @@ def episode_context(db: Session, board: Dashboard, episode_id: int, viewer: View
     reminders, _ = list_reminders(db, where=ReminderFilter(episode_id=episode.id), limit=500)
     allowed = allowed_now(episode)
     live = [r for r in reminders if r.status != ReminderStatus.RESOLVED.value]
-    users = [u for u in list_users(db) if u.active]
     return {
         "episode": episode,
         "patient": episode.patient,
@@ -73,8 +72,7 @@ def episode_context(db: Session, board: Dashboard, episode_id: int, viewer: View
         "forms": [event_form(name) for name in allowed if may_record(viewer.role, name)],
         "not_permitted": [name for name in allowed if not may_record(viewer.role, name)],
         "not_allowed": [e.value for e in TransitionEvent if e.value not in allowed],
-        "staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
-        "people": {u.username: u.display_name or u.username for u in users},
+        **people_context(db),
         "snooze_default": today + dt.timedelta(days=7),
         "snooze_min": today + dt.timedelta(days=1),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.dashboard.event_forms import parse_date
+from api.dashboard.people import people_context
 from api.dashboard.web import (
     AssignerDep,
     DashboardDep,
@@ -33,11 +34,9 @@ from api.dashboard.web import (
     render,
     safe_next,
 )
-from pathway.access import list_users
 from pathway.deliveries import list_deliveries, retry_delivery
 from pathway.errors import PathwayError
 from pathway.outbox import DEAD
-from pathway.permissions import Action, may
 from pathway.reminder_actions import (
     ReminderCursor,
     ReminderFilter,
@@ -121,13 +120,6 @@ def reminders_page(
         "snooze_default": board.today() + dt.timedelta(days=7),
         "snooze_min": board.today() + dt.timedelta(days=1),
     }, viewer=viewer)
-
-
-def people_context(db: Session) -> dict[str, Any]:
-    """Who may be assigned a reminder (`staff`) and every active user's name (`people`)."""
-    users = [u for u in list_users(db) if u.active]
-    return {"staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
-            "people": {u.username: u.display_name or u.username for u in users}}
 
 
 def _back(form: FormDep, anchor: str) -> str:

@@ -15,10 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.dashboard.people import people_context
 from api.dashboard.web import Dashboard, DashboardDep, DbDep, ViewerDep, audit_page, render
-from pathway.access import list_users
 from pathway.clock import local_day
-from pathway.permissions import Action, may
 from pathway.store.models import Episode, Reminder
 from pathway.store.saved_views import views_of
 from pathway.store.worklist import (
@@ -213,7 +212,6 @@ def worklist(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep
     audit_page(request, board, viewer, "worklist", detail={
         "filter": query.params(), "episodes": [e.id for e in episodes]})
     counts = board.counts.get(db, now)
-    users = [u for u in list_users(db) if u.active]
     return render(request, board, "worklist.html", {
         "q": query,
         "rows": worklist_rows(db, board, episodes),
@@ -226,8 +224,7 @@ def worklist(request: Request, board: DashboardDep, db: DbDep, viewer: ViewerDep
         "states": [s.value for s in CareState],
         "kinds": [k.value for k in ReminderKind],
         "priorities": [p.value for p in Priority],
-        "staff": [u for u in users if may(u.role, Action.ACT_ON_REMINDER)],
-        "people": {u.username: u.display_name or u.username for u in users},
+        **people_context(db),
         "views": views_of(db, viewer.username),
         "this_query": urlencode(query.params()),
         "default_order_url": "/?" + urlencode(replace(query, sort="", descending=False)
